@@ -1,0 +1,110 @@
+#!/usr/bin/env node
+// Demo origin for the local keygate stack: two HTTP listeners ("live" and
+// "test") that answer every request with a JSON echo of what they received.
+//
+// Why it exists: the edge routes a key to the origin of its environment and
+// adds/strips headers on the way. An echo that reports *which* origin answered
+// and *exactly* what arrived (headers, query, body size) lets end-to-end tests
+// and people running `make dev` see that routing and header rewriting worked,
+// without any real backend.
+//
+// Usage:
+//   node dev/demo-origin.mjs [--live-port 7071] [--test-port 7072]
+// Port 0 picks a free port. Once both listen, exactly one line goes to stdout:
+//   READY live=http://127.0.0.1:<p> test=http://127.0.0.1:<q>
+
+import { createServer } from "node:http";
+import { once } from "node:events";
+import { parseArgs } from "node:util";
+
+const HOST = "127.0.0.1"; // loopback only: this is a dev/test fixture, never a public server
+
+const { values: args } = parseArgs({
+  options: {
+    "live-port": { type: "string", default: "7071" },
+    "test-port": { type: "string", default: "7072" },
+  },
+});
+
+function parsePort(name) {
+  const port = Number(args[name]);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    console.error(`demo-origin: --${name} must be a port number (0 for any free port), got ${args[name]}`);
+    process.exit(2);
+  }
+  return port;
+}
+
+// Repeated query params become arrays so a test can tell `?a=1&a=2` from `?a=2`
+// (an edge that rewrites the query must not silently drop duplicates).
+function queryObject(searchParams) {
+  const query = {};
+  for (const [name, value] of searchParams) {
+    if (!Object.hasOwn(query, name)) query[name] = value;
+    else if (Array.isArray(query[name])) query[name].push(value);
+    else query[name] = [query[name], value];
+  }
+  return query;
+}
+
+function echoServer(originName) {
+  return createServer(async (req, res) => {
+    // Count the body as it streams instead of buffering it: uploads through the
+    // edge may be large, and only the size matters for the echo.
+    let bodyBytes = 0;
+    try {
+      for await (const chunk of req) bodyBytes += chunk.length;
+    } catch {
+      return; // client went away mid-upload; nothing to answer
+    }
+    // Keep the path exactly as received (still percent-encoded), so the echo
+    // shows what the edge actually forwarded rather than a normalised form.
+    const rawTarget = req.url ?? "/";
+    const queryAt = rawTarget.indexOf("?");
+    const path = queryAt === -1 ? rawTarget : rawTarget.slice(0, queryAt);
+    const url = new URL(rawTarget, `http://${HOST}`);
+    const body = JSON.stringify({
+      origin: originName,
+      method: req.method,
+      path,
+      query: queryObject(url.searchParams),
+      headers: req.headers, // Node already lower-cases names and joins repeats
+      body_bytes: bodyBytes,
+    });
+    res.writeHead(200, {
+      "content-type": "application/json",
+      "content-length": Buffer.byteLength(body),
+      "cache-control": "no-store",
+    });
+    res.end(req.method === "HEAD" ? undefined : body);
+  });
+}
+
+async function listen(server, port) {
+  server.listen(port, HOST);
+  await once(server, "listening");
+  return `http://${HOST}:${server.address().port}`;
+}
+
+const live = echoServer("live");
+const test = echoServer("test");
+try {
+  const [liveUrl, testUrl] = await Promise.all([
+    listen(live, parsePort("live-port")),
+    listen(test, parsePort("test-port")),
+  ]);
+  process.stdout.write(`READY live=${liveUrl} test=${testUrl}\n`);
+} catch (err) {
+  console.error(`demo-origin: cannot listen: ${err.message}`);
+  process.exit(1);
+}
+
+function shutdown() {
+  live.close();
+  test.close();
+  // Keep-alive sockets would hold close() open; a fixture has nothing to drain.
+  live.closeAllConnections();
+  test.closeAllConnections();
+}
+process.once("SIGINT", shutdown);
+process.once("SIGTERM", shutdown);

@@ -1,0 +1,373 @@
+//! The access-key format: `kg_<type>_<env>_<key id>_<secret><checksum>`.
+//!
+//! - `type`: `sk` (secret key) or `pk` (publishable key);
+//! - `env`: `[a-z][a-z0-9]{0,15}` (`live`, `test`, or any configured name);
+//! - `key id`: 17 base62 digits (96 random bits), public: it names the key in
+//!   the API, in logs and as a JWT `kid`;
+//! - `secret`: 43 base62 digits (256 bits) for secret keys, 33 (192 bits) for
+//!   publishable keys, from the caller's CSPRNG;
+//! - `checksum`: 6 base62 digits, CRC-32 (IEEE) of everything before it, so
+//!   a mistyped or truncated key is refused without a KV read. It is not a
+//!   security control; the hash lookup is.
+//!
+//! Only `[A-Za-z0-9_]` appears, so keys are safe in headers, URLs and shells,
+//! and a double-click selects the whole key.
+
+use core::fmt;
+
+use sha2::{Digest, Sha256};
+
+use crate::{base62, Error};
+
+const PREFIX: &str = "kg_";
+const KEY_ID_BYTES: usize = 12;
+const CHECKSUM_LEN: usize = base62::encoded_len(4);
+/// The length of a key id.
+pub const KEY_ID_LEN: usize = base62::encoded_len(KEY_ID_BYTES);
+/// No key we issue is longer; anything longer is refused before parsing.
+pub const MAX_KEY_LEN: usize = 128;
+
+/// Secret or publishable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyType {
+    /// A server-side key: any method, and the seed of an Ed25519 key pair.
+    Secret,
+    /// Meant for client-side code: static use only, safe methods by default.
+    Publishable,
+}
+
+impl KeyType {
+    /// The secret's size in bytes.
+    pub const fn secret_bytes(self) -> usize {
+        match self {
+            Self::Secret => 32,
+            Self::Publishable => 24,
+        }
+    }
+
+    /// The two-letter tag inside the key.
+    pub const fn tag(self) -> &'static str {
+        match self {
+            Self::Secret => "sk",
+            Self::Publishable => "pk",
+        }
+    }
+
+    /// The name used in the API, the CLI and KV records.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Secret => "secret",
+            Self::Publishable => "publishable",
+        }
+    }
+
+    /// Parses the API name (`secret`, `publishable`).
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "secret" => Some(Self::Secret),
+            "publishable" => Some(Self::Publishable),
+            _ => None,
+        }
+    }
+
+    fn from_tag(tag: &str) -> Option<Self> {
+        match tag {
+            "sk" => Some(Self::Secret),
+            "pk" => Some(Self::Publishable),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for KeyType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Whether `env` is a valid environment name: `[a-z][a-z0-9]{0,15}`.
+pub fn is_valid_environment(env: &str) -> bool {
+    let bytes = env.as_bytes();
+    !bytes.is_empty()
+        && bytes.len() <= 16
+        && bytes[0].is_ascii_lowercase()
+        && bytes.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+}
+
+/// Whether `id` is a valid key id: exactly 17 base62 digits that decode to 12 bytes.
+pub fn is_valid_key_id(id: &str) -> bool {
+    base62::decode::<KEY_ID_BYTES>(id).is_some()
+}
+
+/// A well-formed access key whose checksum matched.
+///
+/// Holding one proves only that the text is a key we *could* have issued; it
+/// says nothing about whether it exists or is still valid. `Debug` never
+/// prints the secret; [`AccessKey::expose`] is the one way to read it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AccessKey {
+    text: String,
+    key_type: KeyType,
+    env_len: usize,
+}
+
+impl AccessKey {
+    /// Builds a new key from random bytes the caller drew from a CSPRNG.
+    ///
+    /// `secret` must be exactly `key_type.secret_bytes()` long.
+    pub fn from_entropy(
+        key_type: KeyType,
+        env: &str,
+        key_id: [u8; KEY_ID_BYTES],
+        secret: &[u8],
+    ) -> Result<Self, Error> {
+        if !is_valid_environment(env) {
+            return Err(Error::KeyEnvironment);
+        }
+        if secret.len() != key_type.secret_bytes() {
+            return Err(Error::KeySecret);
+        }
+        let mut text = format!(
+            "{PREFIX}{}_{env}_{}_{}",
+            key_type.tag(),
+            base62::encode(&key_id),
+            base62::encode(secret)
+        );
+        let checksum = crc32fast::hash(text.as_bytes()).to_be_bytes();
+        text.push_str(&base62::encode(&checksum));
+        Ok(Self {
+            text,
+            key_type,
+            env_len: env.len(),
+        })
+    }
+
+    /// Parses and checks a key offline: format, lengths, alphabet and checksum.
+    pub fn parse(text: &str) -> Result<Self, Error> {
+        if text.len() > MAX_KEY_LEN {
+            return Err(Error::KeyTooLong);
+        }
+        let rest = text.strip_prefix(PREFIX).ok_or(Error::KeyPrefix)?;
+        let mut parts = rest.splitn(4, '_');
+        let tag = parts.next().ok_or(Error::KeyType)?;
+        let key_type = KeyType::from_tag(tag).ok_or(Error::KeyType)?;
+        let env = parts.next().ok_or(Error::KeyEnvironment)?;
+        if !is_valid_environment(env) {
+            return Err(Error::KeyEnvironment);
+        }
+        let key_id = parts.next().ok_or(Error::KeyId)?;
+        if !is_valid_key_id(key_id) {
+            return Err(Error::KeyId);
+        }
+        let body = parts.next().ok_or(Error::KeySecret)?;
+        let secret_len = base62::encoded_len(key_type.secret_bytes());
+        if body.len() != secret_len + CHECKSUM_LEN || !body.bytes().all(base62::is_digit) {
+            return Err(Error::KeySecret);
+        }
+        let (secret, checksum) = body.split_at(secret_len);
+        let secret_ok = match key_type {
+            KeyType::Secret => base62::decode::<32>(secret).is_some(),
+            KeyType::Publishable => base62::decode::<24>(secret).is_some(),
+        };
+        if !secret_ok {
+            return Err(Error::KeySecret);
+        }
+        let signed = &text[..text.len() - CHECKSUM_LEN];
+        let expected = crc32fast::hash(signed.as_bytes()).to_be_bytes();
+        if base62::decode::<4>(checksum) != Some(expected) {
+            return Err(Error::KeyChecksum);
+        }
+        Ok(Self {
+            text: text.to_owned(),
+            key_type,
+            env_len: env.len(),
+        })
+    }
+
+    /// Secret or publishable.
+    pub fn key_type(&self) -> KeyType {
+        self.key_type
+    }
+
+    /// The environment the key belongs to.
+    pub fn environment(&self) -> &str {
+        let start = PREFIX.len() + 3;
+        &self.text[start..start + self.env_len]
+    }
+
+    /// The public key id.
+    pub fn key_id(&self) -> &str {
+        let start = PREFIX.len() + 3 + self.env_len + 1;
+        &self.text[start..start + KEY_ID_LEN]
+    }
+
+    /// The SHA-256 by which the key is stored and looked up.
+    pub fn hash(&self) -> KeyHash {
+        KeyHash::of(&self.text)
+    }
+
+    /// The full key text. Show it once, to its owner; never store or log it.
+    pub fn expose(&self) -> &str {
+        &self.text
+    }
+}
+
+impl fmt::Debug for AccessKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AccessKey")
+            .field("key_type", &self.key_type)
+            .field("environment", &self.environment())
+            .field("key_id", &self.key_id())
+            .field("secret", &"<redacted>")
+            .finish()
+    }
+}
+
+/// Lowercase hex SHA-256 of a whole key: the only form in which a key is
+/// stored (database and KV). Keys carry 192+ random bits, so a fast unsalted
+/// hash is enough: there is nothing to brute-force.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct KeyHash(String);
+
+impl KeyHash {
+    /// Hashes a key's text.
+    pub fn of(key_text: &str) -> Self {
+        let digest = Sha256::digest(key_text.as_bytes());
+        let mut hex = String::with_capacity(64);
+        for byte in digest {
+            hex.push(char::from(b"0123456789abcdef"[usize::from(byte >> 4)]));
+            hex.push(char::from(b"0123456789abcdef"[usize::from(byte & 15)]));
+        }
+        Self(hex)
+    }
+
+    /// Accepts a stored hash (64 lowercase hex digits).
+    pub fn from_hex(hex: &str) -> Option<Self> {
+        (hex.len() == 64 && hex.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f')))
+            .then(|| Self(hex.to_owned()))
+    }
+
+    /// The hex text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for KeyHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn sample(key_type: KeyType, env: &str) -> AccessKey {
+        let secret = vec![0xa5; key_type.secret_bytes()];
+        AccessKey::from_entropy(key_type, env, [1; 12], &secret).unwrap()
+    }
+
+    #[test]
+    fn formats_and_parses_both_types() {
+        for (key_type, tag, len) in [(KeyType::Secret, "sk", 78), (KeyType::Publishable, "pk", 68)] {
+            let key = sample(key_type, "live");
+            let text = key.expose();
+            assert!(text.starts_with(&format!("kg_{tag}_live_")), "{text}");
+            assert_eq!(text.len(), len);
+            assert!(text.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_'));
+            let parsed = AccessKey::parse(text).unwrap();
+            assert_eq!(parsed, key);
+            assert_eq!(parsed.key_type(), key_type);
+            assert_eq!(parsed.environment(), "live");
+            assert_eq!(parsed.key_id(), base62::encode(&[1; 12]));
+        }
+    }
+
+    #[test]
+    fn debug_never_prints_the_secret() {
+        let key = sample(KeyType::Secret, "test");
+        let debug = format!("{key:?}");
+        let secret_part = &key.expose()[key.expose().len() - 49..];
+        assert!(!debug.contains(secret_part), "{debug}");
+        assert!(debug.contains("<redacted>") && debug.contains(key.key_id()));
+    }
+
+    #[test]
+    fn precise_errors() {
+        let good = sample(KeyType::Secret, "live").expose().to_owned();
+        let cases: Vec<(String, Error)> = vec![
+            (good.replacen("kg_", "kx_", 1), Error::KeyPrefix),
+            (good.replacen("_sk_", "_xk_", 1), Error::KeyType),
+            (good.replacen("_live_", "_Live_", 1), Error::KeyEnvironment),
+            (good.replacen("_live_", "__", 1), Error::KeyEnvironment),
+            (good.replacen("_live_", "_live_0", 1), Error::KeyId),
+            (good[..good.len() - 1].to_owned(), Error::KeySecret),
+            (format!("{good}0"), Error::KeySecret),
+            ("a".repeat(MAX_KEY_LEN + 1), Error::KeyTooLong),
+            ("kg_sk".to_owned(), Error::KeyEnvironment),
+            (String::new(), Error::KeyPrefix),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(AccessKey::parse(&text), Err(expected), "{text}");
+        }
+        // One changed digit of the secret: the checksum catches it.
+        let mut typo = good.into_bytes();
+        let i = typo.len() - 10;
+        typo[i] = if typo[i] == b'a' { b'b' } else { b'a' };
+        let typo = String::from_utf8(typo).unwrap();
+        assert_eq!(AccessKey::parse(&typo), Err(Error::KeyChecksum));
+    }
+
+    #[test]
+    fn refuses_wrong_entropy_and_bad_environment_when_minting() {
+        assert_eq!(
+            AccessKey::from_entropy(KeyType::Secret, "live", [0; 12], &[0; 24]),
+            Err(Error::KeySecret)
+        );
+        assert_eq!(
+            AccessKey::from_entropy(KeyType::Secret, "LIVE", [0; 12], &[0; 32]),
+            Err(Error::KeyEnvironment)
+        );
+    }
+
+    #[test]
+    fn hash_is_sha256_hex() {
+        // FIPS 180-2 test vector "abc".
+        assert_eq!(
+            KeyHash::of("abc").as_str(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert!(KeyHash::from_hex(KeyHash::of("x").as_str()).is_some());
+        assert!(KeyHash::from_hex("ABC").is_none());
+    }
+
+    proptest! {
+        #[test]
+        fn round_trip(
+            kid in proptest::array::uniform12(any::<u8>()),
+            secret in proptest::array::uniform32(any::<u8>()),
+            env in "[a-z][a-z0-9]{0,15}",
+        ) {
+            let key = AccessKey::from_entropy(KeyType::Secret, &env, kid, &secret).unwrap();
+            let parsed = AccessKey::parse(key.expose()).unwrap();
+            prop_assert_eq!(parsed.environment(), env.as_str());
+            prop_assert_eq!(parsed.key_id(), base62::encode(&kid));
+        }
+
+        #[test]
+        fn every_single_byte_mutation_is_refused(
+            position in 0usize..78,
+            replacement in any::<u8>(),
+        ) {
+            let key = sample(KeyType::Secret, "live");
+            let mut bytes = key.expose().as_bytes().to_vec();
+            prop_assume!(bytes[position] != replacement);
+            bytes[position] = replacement;
+            let mutated = String::from_utf8_lossy(&bytes).into_owned();
+            prop_assert!(AccessKey::parse(&mutated).is_err());
+        }
+    }
+}
