@@ -81,6 +81,17 @@ after(async () => {
   await Promise.all(children.map(stopProcess));
 });
 
+// The children run in their own process groups, so a Ctrl-C on the test run
+// does not reach them; pass it on rather than leave servers behind.
+for (const signal of ["SIGINT", "SIGTERM"]) {
+  process.once(signal, () => {
+    for (const child of children) {
+      try { process.kill(-child.pid, "SIGKILL"); } catch { /* already gone */ }
+    }
+    process.exit(130);
+  });
+}
+
 // --- helpers ---------------------------------------------------------------
 
 const nsPath = (account = ACCOUNT, namespace = NAMESPACE) =>

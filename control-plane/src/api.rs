@@ -1,0 +1,402 @@
+//! The HTTP API: `app(state) -> Router`. Handlers are thin: validate, call
+//! `store`, shape the JSON. Tests drive the router with `oneshot`.
+
+use std::sync::Arc;
+
+use axum::{
+    extract::{DefaultBodyLimit, FromRequest, FromRequestParts, State},
+    http::StatusCode,
+    response::IntoResponse,
+    routing::{get, post},
+    Json, Router,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use shared::key::KeyType;
+use tokio::sync::Notify;
+use tower_http::trace::TraceLayer;
+
+use crate::{
+    auth::AdminKey,
+    clock,
+    config::{parse_duration_secs, KeyPolicy},
+    db::Db,
+    error::{ApiError, ApiResult},
+    mint, scope,
+    store::{self, Client, KeyRow, NewKey},
+};
+
+/// Everything a handler may need.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// The database.
+    pub db: Db,
+    /// What keys may be issued.
+    pub policy: Arc<KeyPolicy>,
+    /// Woken after every committed change, so the publisher sends it at once.
+    pub publish_wake: Arc<Notify>,
+}
+
+impl AppState {
+    /// State over a connected database with the given policy.
+    pub fn new(db: Db, policy: KeyPolicy) -> Self {
+        Self {
+            db,
+            policy: Arc::new(policy),
+            publish_wake: Arc::new(Notify::new()),
+        }
+    }
+}
+
+/// Request bodies are small JSON documents; anything larger is refused.
+const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// The API router.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/v1/clients", post(create_client).get(list_clients))
+        .route("/v1/clients/{client_id}", get(get_client).delete(delete_client))
+        .route("/v1/clients/{client_id}/keys", post(create_key).get(list_keys))
+        .route("/v1/keys/{key_id}", get(get_key))
+        .route("/v1/keys/{key_id}/revoke", post(revoke_key))
+        .route("/v1/publish/status", get(publish_status))
+        .fallback(|| async { ApiError::NotFound("route") })
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// `Json` whose rejections use our error format.
+#[derive(Debug, FromRequest)]
+#[from_request(via(Json), rejection(ApiError))]
+struct AppJson<T>(T);
+
+/// `Query` whose rejections use our error format.
+#[derive(Debug, FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(ApiError))]
+struct AppQuery<T>(T);
+
+/// `Path` whose rejections use our error format.
+#[derive(Debug, FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(ApiError))]
+struct AppPath<T>(T);
+
+async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
+    match sqlx::query("select 1").execute(&state.db.pool).await {
+        Ok(_) => (StatusCode::OK, Json(serde_json::json!({ "status": "ok" }))),
+        Err(e) => {
+            tracing::error!(error = %e, "health check: database unreachable");
+            (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({ "status": "database_unavailable" })))
+        }
+    }
+}
+
+// ---- clients ----
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewClientBody {
+    name: String,
+    owner_id: Option<String>,
+    #[serde(default)]
+    metadata: Option<Value>,
+}
+
+#[derive(Debug, Serialize)]
+struct ClientView {
+    id: String,
+    name: String,
+    owner_id: Option<String>,
+    metadata: Value,
+    created_at: i64,
+}
+
+impl From<Client> for ClientView {
+    fn from(c: Client) -> Self {
+        Self {
+            id: c.client_id,
+            name: c.name,
+            owner_id: c.owner_id,
+            metadata: serde_json::from_str(&c.metadata).unwrap_or(Value::Null),
+            created_at: c.created_at,
+        }
+    }
+}
+
+async fn create_client(
+    State(state): State<AppState>,
+    _admin: AdminKey,
+    AppJson(body): AppJson<NewClientBody>,
+) -> ApiResult<(StatusCode, Json<ClientView>)> {
+    let name = body.name.trim();
+    if name.is_empty() || name.len() > 200 {
+        return Err(ApiError::Invalid("name must be 1 to 200 characters".to_owned()));
+    }
+    if body.owner_id.as_ref().is_some_and(|o| o.is_empty() || o.len() > 200) {
+        return Err(ApiError::Invalid("owner_id must be 1 to 200 characters".to_owned()));
+    }
+    let metadata = match body.metadata {
+        None | Some(Value::Null) => "{}".to_owned(),
+        Some(m @ Value::Object(_)) => m.to_string(),
+        Some(_) => return Err(ApiError::Invalid("metadata must be a JSON object".to_owned())),
+    };
+    if metadata.len() > 16 * 1024 {
+        return Err(ApiError::Invalid("metadata must be at most 16 KiB".to_owned()));
+    }
+    let client = store::insert_client(
+        &state.db.pool,
+        &mint::new_client_id(),
+        name,
+        body.owner_id.as_deref(),
+        &metadata,
+        clock::now_secs(),
+    )
+    .await?;
+    tracing::info!(client_id = %client.client_id, "client created");
+    Ok((StatusCode::CREATED, Json(client.into())))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListClientsQuery {
+    limit: Option<i64>,
+    cursor: Option<String>,
+    owner_id: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct Page<T> {
+    items: Vec<T>,
+    next_cursor: Option<String>,
+}
+
+async fn list_clients(
+    State(state): State<AppState>,
+    _admin: AdminKey,
+    AppQuery(query): AppQuery<ListClientsQuery>,
+) -> ApiResult<Json<Page<ClientView>>> {
+    let limit = query.limit.unwrap_or(50);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::Invalid("limit must be between 1 and 500".to_owned()));
+    }
+    // One extra row tells whether another page exists.
+    let mut clients =
+        store::list_clients(&state.db.pool, query.cursor.as_deref(), query.owner_id.as_deref(), limit + 1).await?;
+    let next_cursor = if clients.len() as i64 > limit {
+        clients.truncate(limit as usize);
+        clients.last().map(|c| c.client_id.clone())
+    } else {
+        None
+    };
+    Ok(Json(Page {
+        items: clients.into_iter().map(Into::into).collect(),
+        next_cursor,
+    }))
+}
+
+async fn get_client(
+    State(state): State<AppState>,
+    _admin: AdminKey,
+    AppPath(client_id): AppPath<String>,
+) -> ApiResult<Json<ClientView>> {
+    let client = store::get_client(&state.db.pool, &client_id).await?.ok_or(ApiError::NotFound("client"))?;
+    Ok(Json(client.into()))
+}
+
+async fn delete_client(
+    State(state): State<AppState>,
+    admin: AdminKey,
+    AppPath(client_id): AppPath<String>,
+) -> ApiResult<StatusCode> {
+    if client_id == store::ADMIN_CLIENT_ID {
+        return Err(ApiError::Conflict("the admin client cannot be deleted"));
+    }
+    if !store::delete_client(&state.db.pool, &client_id, clock::now_ms()).await? {
+        return Err(ApiError::NotFound("client"));
+    }
+    state.publish_wake.notify_one();
+    tracing::info!(%client_id, by = %admin.key_id, "client deleted, its keys revoked");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// ---- keys ----
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewKeyBody {
+    env: Option<String>,
+    #[serde(rename = "type")]
+    key_type: Option<String>,
+    name: Option<String>,
+    #[serde(default)]
+    scopes: Vec<String>,
+    /// Seconds, or a duration such as `30d`.
+    expires_in: Option<Value>,
+}
+
+/// A key as the API shows it: never the secret (except once, at creation).
+#[derive(Debug, Serialize)]
+struct KeyView {
+    id: String,
+    client_id: String,
+    env: String,
+    #[serde(rename = "type")]
+    key_type: String,
+    name: Option<String>,
+    scopes: Vec<String>,
+    status: &'static str,
+    expires_at: Option<i64>,
+    created_at: i64,
+    revoked_at: Option<i64>,
+    /// Whether KV has acknowledged the key's current state.
+    published: bool,
+}
+
+impl From<KeyRow> for KeyView {
+    fn from(k: KeyRow) -> Self {
+        let status = if k.revoked_at.is_some() {
+            "revoked"
+        } else if k.expires_at.is_some_and(|at| at <= clock::now_secs()) {
+            "expired"
+        } else {
+            "active"
+        };
+        Self {
+            scopes: k.scope_list(),
+            published: k.published_rev >= k.rev,
+            status,
+            id: k.key_id,
+            client_id: k.client_id,
+            env: k.env,
+            key_type: k.key_type,
+            name: k.name,
+            expires_at: k.expires_at,
+            created_at: k.created_at,
+            revoked_at: k.revoked_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct CreatedKey {
+    /// The plaintext key: shown this once, stored nowhere.
+    key: String,
+    #[serde(flatten)]
+    view: KeyView,
+}
+
+async fn create_key(
+    State(state): State<AppState>,
+    admin: AdminKey,
+    AppPath(client_id): AppPath<String>,
+    AppJson(body): AppJson<NewKeyBody>,
+) -> ApiResult<(StatusCode, Json<CreatedKey>)> {
+    if client_id == store::ADMIN_CLIENT_ID {
+        return Err(ApiError::Conflict("admin keys are created with `keygate admin-key create`"));
+    }
+    store::get_client(&state.db.pool, &client_id).await?.ok_or(ApiError::NotFound("client"))?;
+    let env = body.env.unwrap_or_else(|| "live".to_owned());
+    if !state.policy.environments.contains(&env) {
+        return Err(ApiError::Invalid(format!(
+            "env must be one of: {}",
+            state.policy.environments.join(", ")
+        )));
+    }
+    let key_type = match body.key_type.as_deref() {
+        None => KeyType::Secret,
+        Some(name) => KeyType::from_name(name)
+            .ok_or_else(|| ApiError::Invalid("type must be secret or publishable".to_owned()))?,
+    };
+    if body.name.as_ref().is_some_and(|n| n.len() > 200) {
+        return Err(ApiError::Invalid("name must be at most 200 characters".to_owned()));
+    }
+    if body.scopes.len() > 50 {
+        return Err(ApiError::Invalid("at most 50 scopes".to_owned()));
+    }
+    for s in &body.scopes {
+        scope::validate(s).map_err(ApiError::Invalid)?;
+    }
+    let lifetime = match body.expires_in {
+        None | Some(Value::Null) => state.policy.default_key_lifetime,
+        Some(Value::Number(n)) => Some(
+            n.as_i64()
+                .filter(|s| *s > 0)
+                .ok_or_else(|| ApiError::Invalid("expires_in must be a positive number of seconds".to_owned()))?,
+        ),
+        Some(Value::String(s)) => Some(parse_duration_secs(&s).map_err(ApiError::Invalid)?),
+        Some(_) => return Err(ApiError::Invalid("expires_in must be seconds or a duration like 30d".to_owned())),
+    };
+    let now_ms = clock::now_ms();
+    let key = mint::new_key(key_type, &env).map_err(|e| ApiError::Invalid(e.to_string()))?;
+    let row = store::insert_key(
+        &state.db.pool,
+        &NewKey {
+            key_id: key.key_id().to_owned(),
+            client_id,
+            env,
+            key_type: key_type.as_str().to_owned(),
+            name: body.name,
+            scopes: body.scopes,
+            key_hash: key.hash().to_string(),
+            expires_at: lifetime.map(|secs| now_ms / 1000 + secs),
+        },
+        now_ms,
+    )
+    .await?;
+    state.publish_wake.notify_one();
+    tracing::info!(key_id = %row.key_id, client_id = %row.client_id, by = %admin.key_id, "key created");
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedKey {
+            key: key.expose().to_owned(),
+            view: row.into(),
+        }),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListKeysQuery {
+    env: Option<String>,
+}
+
+async fn list_keys(
+    State(state): State<AppState>,
+    _admin: AdminKey,
+    AppPath(client_id): AppPath<String>,
+    AppQuery(query): AppQuery<ListKeysQuery>,
+) -> ApiResult<Json<Page<KeyView>>> {
+    store::get_client(&state.db.pool, &client_id).await?.ok_or(ApiError::NotFound("client"))?;
+    let keys = store::list_keys(&state.db.pool, &client_id, query.env.as_deref()).await?;
+    Ok(Json(Page {
+        items: keys.into_iter().map(Into::into).collect(),
+        next_cursor: None,
+    }))
+}
+
+async fn get_key(
+    State(state): State<AppState>,
+    _admin: AdminKey,
+    AppPath(key_id): AppPath<String>,
+) -> ApiResult<Json<KeyView>> {
+    let key = store::get_key(&state.db.pool, &key_id).await?.ok_or(ApiError::NotFound("key"))?;
+    Ok(Json(key.into()))
+}
+
+async fn revoke_key(
+    State(state): State<AppState>,
+    admin: AdminKey,
+    AppPath(key_id): AppPath<String>,
+) -> ApiResult<Json<KeyView>> {
+    let key = store::revoke_key(&state.db.pool, &key_id, clock::now_ms())
+        .await?
+        .ok_or(ApiError::NotFound("key"))?;
+    state.publish_wake.notify_one();
+    tracing::info!(%key_id, by = %admin.key_id, "key revoked");
+    Ok(Json(key.into()))
+}
+
+async fn publish_status(State(state): State<AppState>, _admin: AdminKey) -> ApiResult<Json<store::PublishStatus>> {
+    Ok(Json(store::publish_status(&state.db.pool).await?))
+}

@@ -1,0 +1,51 @@
+//! Admin-key authentication. Admin keys are ordinary keygate keys with the
+//! `admin` scope, checked with the same `shared` code the edge uses: format
+//! and checksum offline, then a lookup by hash.
+
+use axum::{extract::FromRequestParts, http::request::Parts};
+use shared::{credential, key::AccessKey};
+
+use crate::{api::AppState, clock, error::ApiError, store};
+
+/// Proof that the request carries a valid, unrevoked, unexpired admin key.
+#[derive(Debug, Clone)]
+pub struct AdminKey {
+    /// The admin key's id, for the audit trail.
+    pub key_id: String,
+}
+
+impl FromRequestParts<AppState> for AdminKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let authorization = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .map(|v| v.to_str().map_err(|_| ApiError::unauthorized("malformed_credential")))
+            .transpose()?;
+        let presented = credential::extract(authorization, None)
+            .map_err(|e| refuse("malformed_credential", &e.to_string(), None))?
+            .ok_or_else(|| ApiError::unauthorized("missing_credential"))?;
+        let key = AccessKey::parse(&presented.text).map_err(|e| refuse("malformed_credential", &e.to_string(), None))?;
+        let row = store::find_key_by_hash(&state.db.pool, key.hash().as_str())
+            .await?
+            .ok_or_else(|| refuse("invalid_credential", "unknown key", Some(key.key_id())))?;
+        if row.revoked_at.is_some() {
+            return Err(refuse("revoked", "revoked key", Some(&row.key_id)));
+        }
+        if row.expires_at.is_some_and(|at| at <= clock::now_secs()) {
+            return Err(refuse("expired", "expired key", Some(&row.key_id)));
+        }
+        if !row.is_admin() {
+            tracing::info!(key_id = %row.key_id, "refused: not an admin key");
+            return Err(ApiError::Forbidden);
+        }
+        Ok(Self { key_id: row.key_id })
+    }
+}
+
+/// Logs the detailed reason; the client gets only the code.
+fn refuse(code: &'static str, reason: &str, key_id: Option<&str>) -> ApiError {
+    tracing::info!(code, reason, key_id, "refused admin credential");
+    ApiError::unauthorized(code)
+}

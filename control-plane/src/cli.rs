@@ -1,0 +1,538 @@
+//! The `keygate` command line. `serve`, `migrate` and `admin-key create` work
+//! on the database directly; every other command calls the HTTP API with an
+//! admin key (`KEYGATE_URL`, `KEYGATE_ADMIN_KEY` or `.keygate/admin-key`).
+//!
+//! Data goes to stdout (tables, or JSON with `--json`); errors go to stderr
+//! with exit code 1 (2 for usage errors, from clap).
+
+use std::{path::PathBuf, process::ExitCode};
+
+use anyhow::{bail, Context as _};
+use clap::{Parser, Subcommand};
+use serde_json::Value;
+use shared::key::KeyType;
+
+use crate::{
+    api::{app, AppState},
+    clock,
+    config::{parse_duration_secs, DbArgs, ServeConfig},
+    db, kv::CloudflareKv,
+    mint,
+    publisher::Publisher,
+    scope, store,
+};
+
+/// keygate: API keys and access keys, verified at the edge.
+#[derive(Debug, Parser)]
+#[command(name = "keygate", version)]
+pub struct Cli {
+    /// Print machine-readable JSON instead of tables.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the control-plane API and the KV publisher.
+    Serve(Box<ServeConfig>),
+    /// Apply database migrations and exit.
+    Migrate(DbArgs),
+    /// Admin keys (keys with the `admin` scope, for this API).
+    #[command(subcommand)]
+    AdminKey(AdminKeyCommand),
+    /// Clients: the holders of keys.
+    #[command(subcommand)]
+    Client(ClientCommand),
+    /// Keys of a client.
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// The KV publisher.
+    #[command(subcommand)]
+    Publish(PublishCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminKeyCommand {
+    /// Create an admin key directly in the database and write it to a file.
+    Create {
+        #[command(flatten)]
+        db: DbArgs,
+        /// File to write the key to (mode 0600); `-` prints it instead.
+        #[arg(long, default_value = ".keygate/admin-key")]
+        out: PathBuf,
+        /// A label for the key.
+        #[arg(long)]
+        name: Option<String>,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+struct ApiArgs {
+    /// Control-plane URL.
+    #[arg(long, env = "KEYGATE_URL", default_value = "http://127.0.0.1:7070", global = true)]
+    url: String,
+    /// Admin key (default: the contents of .keygate/admin-key).
+    #[arg(long, env = "KEYGATE_ADMIN_KEY", hide_env_values = true, global = true)]
+    admin_key: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum ClientCommand {
+    /// Create a client.
+    Create {
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        /// Your id for the owner (user, organisation).
+        #[arg(long)]
+        owner: Option<String>,
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+    /// List clients.
+    List {
+        /// Only clients of this owner.
+        #[arg(long)]
+        owner: Option<String>,
+        /// Page size.
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+        /// Continue after this cursor (from a previous page).
+        #[arg(long)]
+        cursor: Option<String>,
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+    /// Show one client.
+    Get {
+        /// Client id.
+        id: String,
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+    /// Delete a client and revoke all its keys.
+    Delete {
+        /// Client id.
+        id: String,
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeyCommand {
+    /// Create a key; prints it once.
+    Create {
+        /// Client id.
+        #[arg(long)]
+        client: String,
+        /// Environment.
+        #[arg(long, default_value = "live")]
+        env: String,
+        /// secret or publishable.
+        #[arg(long = "type", default_value = "secret")]
+        key_type: String,
+        /// A label.
+        #[arg(long)]
+        name: Option<String>,
+        /// `METHODS:/path-prefix`, repeatable (e.g. `GET,HEAD:/v1/reports`).
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+        /// Lifetime, e.g. `3600`, `12h`, `30d`.
+        #[arg(long)]
+        expires_in: Option<String>,
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+    /// List a client's keys (never their secrets).
+    List {
+        /// Client id.
+        #[arg(long)]
+        client: String,
+        /// Only this environment.
+        #[arg(long)]
+        env: Option<String>,
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+    /// Show one key.
+    Get {
+        /// Key id.
+        id: String,
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+    /// Revoke a key.
+    Revoke {
+        /// Key id.
+        id: String,
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum PublishCommand {
+    /// Pending outbox entries and the last publish outcome.
+    Status {
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let json = cli.json;
+    match cli.command {
+        Command::Serve(config) => serve(*config).await,
+        Command::Migrate(args) => {
+            db::connect(&args.database_url).await?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::AdminKey(AdminKeyCommand::Create { db, out, name }) => create_admin_key(&db, &out, name, json).await,
+        Command::Client(command) => client_command(command, json).await,
+        Command::Key(command) => key_command(command, json).await,
+        Command::Publish(PublishCommand::Status { api }) => {
+            let status = Api::new(&api)?.get("/v1/publish/status").await?;
+            print_object(&status, json, &["pending", "oldest_pending_ms", "last_success_ms", "last_error"]);
+            Ok(())
+        }
+    }
+}
+
+async fn serve(config: ServeConfig) -> anyhow::Result<()> {
+    init_tracing();
+    let db = db::connect(&config.db.database_url).await?;
+    let state = AppState::new(db.clone(), config.keys.clone());
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let publisher = match CloudflareKv::from_args(&config.kv) {
+        Some(kv) => {
+            tracing::info!(base_url = %config.kv.cf_api_base_url, "publishing to Workers KV");
+            let publisher = Publisher::new(db, kv, state.publish_wake.clone());
+            let mut stop = stop_rx.clone();
+            Some(tokio::spawn(publisher.run(async move {
+                let _ = stop.wait_for(|stop| *stop).await;
+            })))
+        }
+        None => {
+            tracing::warn!(
+                "CF_ACCOUNT_ID, CF_KV_NAMESPACE_ID or CF_API_TOKEN not set: changes stay in the outbox until a publisher runs"
+            );
+            None
+        }
+    };
+    let listener = tokio::net::TcpListener::bind(config.bind)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.bind))?;
+    tracing::info!(addr = %listener.local_addr()?, "control plane listening");
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    let _ = stop_tx.send(true);
+    if let Some(publisher) = publisher {
+        let _ = publisher.await;
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "control_plane=info,tower_http=info".into());
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}
+
+async fn create_admin_key(db: &DbArgs, out: &std::path::Path, name: Option<String>, json: bool) -> anyhow::Result<()> {
+    let db = db::connect(&db.database_url).await?;
+    let now_ms = clock::now_ms();
+    store::ensure_admin_client(&db.pool, now_ms / 1000).await?;
+    let key = mint::new_key(KeyType::Secret, "live")?;
+    let row = store::insert_key(
+        &db.pool,
+        &store::NewKey {
+            key_id: key.key_id().to_owned(),
+            client_id: store::ADMIN_CLIENT_ID.to_owned(),
+            env: "live".to_owned(),
+            key_type: KeyType::Secret.as_str().to_owned(),
+            name,
+            scopes: vec![scope::ADMIN.to_owned()],
+            key_hash: key.hash().to_string(),
+            expires_at: None,
+        },
+        now_ms,
+    )
+    .await?;
+    if out.as_os_str() == "-" {
+        if json {
+            println!("{}", serde_json::json!({ "id": row.key_id, "key": key.expose() }));
+        } else {
+            println!("{}", key.expose());
+        }
+        return Ok(());
+    }
+    write_secret_file(out, key.expose())?;
+    if json {
+        println!("{}", serde_json::json!({ "id": row.key_id, "file": out }));
+    } else {
+        println!("admin key {} written to {}", row.key_id, out.display());
+    }
+    Ok(())
+}
+
+/// Writes a secret to a file readable only by its owner.
+fn write_secret_file(path: &std::path::Path, secret: &str) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path).with_context(|| format!("cannot write {}", path.display()))?;
+    writeln!(file, "{secret}")?;
+    Ok(())
+}
+
+async fn client_command(command: ClientCommand, json: bool) -> anyhow::Result<()> {
+    const COLUMNS: &[&str] = &["id", "name", "owner_id", "created_at"];
+    match command {
+        ClientCommand::Create { name, owner, api } => {
+            let client = Api::new(&api)?
+                .send(reqwest::Method::POST, "/v1/clients", Some(serde_json::json!({ "name": name, "owner_id": owner })))
+                .await?;
+            print_object(&client, json, COLUMNS);
+        }
+        ClientCommand::List { owner, limit, cursor, api } => {
+            let mut path = format!("/v1/clients?limit={limit}");
+            if let Some(owner) = owner {
+                path.push_str(&format!("&owner_id={}", urlencode(&owner)));
+            }
+            if let Some(cursor) = cursor {
+                path.push_str(&format!("&cursor={}", urlencode(&cursor)));
+            }
+            let page = Api::new(&api)?.get(&path).await?;
+            print_list(&page, json, COLUMNS);
+        }
+        ClientCommand::Get { id, api } => {
+            let client = Api::new(&api)?.get(&format!("/v1/clients/{}", urlencode(&id))).await?;
+            print_object(&client, json, COLUMNS);
+        }
+        ClientCommand::Delete { id, api } => {
+            Api::new(&api)?
+                .send(reqwest::Method::DELETE, &format!("/v1/clients/{}", urlencode(&id)), None)
+                .await?;
+            if json {
+                println!("{}", serde_json::json!({ "id": id, "deleted": true }));
+            } else {
+                println!("client {id} deleted; its keys are revoked");
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn key_command(command: KeyCommand, json: bool) -> anyhow::Result<()> {
+    const COLUMNS: &[&str] = &["id", "env", "type", "status", "name", "scopes", "expires_at", "published"];
+    match command {
+        KeyCommand::Create { client, env, key_type, name, scopes, expires_in, api } => {
+            // Validate locally too, so a typo fails before any network call.
+            if KeyType::from_name(&key_type).is_none() {
+                bail!("--type must be secret or publishable");
+            }
+            for s in &scopes {
+                scope::validate(s).map_err(anyhow::Error::msg)?;
+            }
+            let expires_in = expires_in.map(|d| parse_duration_secs(&d)).transpose().map_err(anyhow::Error::msg)?;
+            let body = serde_json::json!({
+                "env": env, "type": key_type, "name": name, "scopes": scopes, "expires_in": expires_in,
+            });
+            let created = Api::new(&api)?
+                .send(reqwest::Method::POST, &format!("/v1/clients/{}/keys", urlencode(&client)), Some(body))
+                .await?;
+            if json {
+                println!("{created}");
+            } else {
+                println!("{}", created["key"].as_str().unwrap_or_default());
+                eprintln!(
+                    "key {} ({} {}) created. Copy it now: it is not stored and will not be shown again.",
+                    created["id"].as_str().unwrap_or_default(),
+                    created["env"].as_str().unwrap_or_default(),
+                    created["type"].as_str().unwrap_or_default(),
+                );
+            }
+        }
+        KeyCommand::List { client, env, api } => {
+            let mut path = format!("/v1/clients/{}/keys", urlencode(&client));
+            if let Some(env) = env {
+                path.push_str(&format!("?env={}", urlencode(&env)));
+            }
+            let page = Api::new(&api)?.get(&path).await?;
+            print_list(&page, json, COLUMNS);
+        }
+        KeyCommand::Get { id, api } => {
+            let key = Api::new(&api)?.get(&format!("/v1/keys/{}", urlencode(&id))).await?;
+            print_object(&key, json, COLUMNS);
+        }
+        KeyCommand::Revoke { id, api } => {
+            let key = Api::new(&api)?
+                .send(reqwest::Method::POST, &format!("/v1/keys/{}/revoke", urlencode(&id)), None)
+                .await?;
+            print_object(&key, json, COLUMNS);
+        }
+    }
+    Ok(())
+}
+
+/// A minimal API client for the CLI.
+struct Api {
+    http: reqwest::Client,
+    base: String,
+    admin_key: String,
+}
+
+impl Api {
+    fn new(args: &ApiArgs) -> anyhow::Result<Self> {
+        let admin_key = match &args.admin_key {
+            Some(key) => key.trim().to_owned(),
+            None => std::fs::read_to_string(".keygate/admin-key")
+                .context("no admin key: set KEYGATE_ADMIN_KEY or run `keygate admin-key create`")?
+                .trim()
+                .to_owned(),
+        };
+        Ok(Self {
+            http: reqwest::Client::new(),
+            base: args.url.trim_end_matches('/').to_owned(),
+            admin_key,
+        })
+    }
+
+    async fn get(&self, path: &str) -> anyhow::Result<Value> {
+        self.send(reqwest::Method::GET, path, None).await
+    }
+
+    async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> anyhow::Result<Value> {
+        let mut request = self.http.request(method, format!("{}{path}", self.base)).bearer_auth(&self.admin_key);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request
+            .send()
+            .await
+            .with_context(|| format!("cannot reach the control plane at {}", self.base))?;
+        let status = response.status();
+        let text = response.text().await.unwrap_or_default();
+        let value: Value = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::Null) };
+        if !status.is_success() {
+            let code = value["error"]["code"].as_str().unwrap_or("unknown");
+            let message = value["error"]["message"].as_str().unwrap_or("no details");
+            bail!("{message} ({code}, HTTP {})", status.as_u16());
+        }
+        Ok(value)
+    }
+}
+
+fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+fn cell(value: &Value) -> String {
+    match value {
+        Value::Null => "-".to_owned(),
+        Value::String(s) => s.clone(),
+        Value::Array(items) => items.iter().map(cell).collect::<Vec<_>>().join(" "),
+        other => other.to_string(),
+    }
+}
+
+fn print_object(value: &Value, json: bool, columns: &[&str]) {
+    if json {
+        println!("{value}");
+        return;
+    }
+    let width = columns.iter().map(|c| c.len()).max().unwrap_or(0);
+    for column in columns {
+        println!("{column:<width$}  {}", cell(&value[*column]));
+    }
+}
+
+fn print_list(page: &Value, json: bool, columns: &[&str]) {
+    if json {
+        println!("{page}");
+        return;
+    }
+    let items = page["items"].as_array().cloned().unwrap_or_default();
+    let rows: Vec<Vec<String>> = items.iter().map(|item| columns.iter().map(|c| cell(&item[*c])).collect()).collect();
+    let widths: Vec<usize> = columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| rows.iter().map(|r| r[i].len()).chain([c.len()]).max().unwrap_or(0))
+        .collect();
+    let line = |cells: Vec<String>| {
+        cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect::<Vec<_>>()
+            .join("  ")
+            .trim_end()
+            .to_owned()
+    };
+    println!("{}", line(columns.iter().map(|c| c.to_uppercase()).collect()));
+    for row in rows {
+        println!("{}", line(row));
+    }
+    if let Some(cursor) = page["next_cursor"].as_str() {
+        eprintln!("more: --cursor {cursor}");
+    }
+}

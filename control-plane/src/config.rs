@@ -1,0 +1,104 @@
+//! Every setting of the control plane, from a flag or its environment
+//! variable (flags win). The doc comments are the `--help` text; `.env.sample`
+//! documents the same variables.
+
+use std::net::SocketAddr;
+
+/// Where the data lives.
+#[derive(clap::Args, Debug, Clone)]
+pub struct DbArgs {
+    /// Database URL: `sqlite://path` (created on first use) or `postgres://…`.
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://.keygate/keygate.db")]
+    pub database_url: String,
+}
+
+/// The Cloudflare Workers KV namespace the publisher writes to.
+#[derive(clap::Args, Debug, Clone)]
+pub struct KvArgs {
+    /// Base URL of the Cloudflare API (point it at the local bridge in development).
+    #[arg(long, env = "CF_API_BASE_URL", default_value = "https://api.cloudflare.com/client/v4")]
+    pub cf_api_base_url: String,
+    /// Cloudflare account id.
+    #[arg(long, env = "CF_ACCOUNT_ID")]
+    pub cf_account_id: Option<String>,
+    /// Workers KV namespace id (the namespace bound as KEYS in wrangler.toml).
+    #[arg(long, env = "CF_KV_NAMESPACE_ID")]
+    pub cf_kv_namespace_id: Option<String>,
+    /// API token with Workers KV Storage: Edit permission.
+    #[arg(long, env = "CF_API_TOKEN", hide_env_values = true)]
+    pub cf_api_token: Option<String>,
+}
+
+/// Settings of `keygate serve`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ServeConfig {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub db: DbArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub kv: KvArgs,
+    /// Address to listen on.
+    #[arg(long, env = "KEYGATE_BIND", default_value = "127.0.0.1:7070")]
+    pub bind: SocketAddr,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub keys: KeyPolicy,
+}
+
+/// What keys may be issued.
+#[derive(clap::Args, Debug, Clone)]
+pub struct KeyPolicy {
+    /// Environments keys can be issued for (comma-separated).
+    #[arg(long, env = "KEYGATE_ENVIRONMENTS", default_value = "live,test", value_delimiter = ',')]
+    pub environments: Vec<String>,
+    /// Lifetime given to keys created without an explicit expiry (e.g. `90d`); none by default.
+    #[arg(long, env = "KEYGATE_DEFAULT_KEY_LIFETIME", value_parser = parse_duration_secs)]
+    pub default_key_lifetime: Option<i64>,
+}
+
+impl Default for KeyPolicy {
+    fn default() -> Self {
+        Self {
+            environments: vec!["live".to_owned(), "test".to_owned()],
+            default_key_lifetime: None,
+        }
+    }
+}
+
+/// Parses `90`, `90s`, `15m`, `12h`, `30d` or `2w` into seconds.
+pub fn parse_duration_secs(text: &str) -> Result<i64, String> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (digits, unit) = text.split_at(split);
+    let value: i64 = digits
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration (examples: 3600, 15m, 12h, 30d)"))?;
+    let scale = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3_600,
+        "d" => 86_400,
+        "w" => 604_800,
+        _ => return Err(format!("{text:?}: unknown unit {unit:?} (use s, m, h, d or w)")),
+    };
+    match value.checked_mul(scale) {
+        Some(secs) if secs > 0 && secs <= 100 * 365 * 86_400 => Ok(secs),
+        _ => Err(format!("{text:?}: must be between 1 second and 100 years")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_duration_secs;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration_secs("90"), Ok(90));
+        assert_eq!(parse_duration_secs("15m"), Ok(900));
+        assert_eq!(parse_duration_secs("30d"), Ok(2_592_000));
+        for bad in ["", "d", "0", "-5s", "5y", "1.5h", "999999999999w"] {
+            assert!(parse_duration_secs(bad).is_err(), "{bad}");
+        }
+    }
+}

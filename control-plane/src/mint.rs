@@ -1,0 +1,39 @@
+//! Fresh identifiers and keys from the operating system's CSPRNG.
+
+use shared::key::{AccessKey, KeyType};
+
+fn random<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
+    // The OS CSPRNG failing is not something to limp on from.
+    getrandom::getrandom(&mut bytes).expect("the operating system's random source failed");
+    bytes
+}
+
+/// A new access key (secret or publishable) for `env`.
+pub fn new_key(key_type: KeyType, env: &str) -> Result<AccessKey, shared::Error> {
+    let secret = random::<32>();
+    AccessKey::from_entropy(key_type, env, random(), &secret[..key_type.secret_bytes()])
+}
+
+/// A new client id: `cl_` and 17 base62 digits (96 random bits).
+pub fn new_client_id() -> String {
+    format!("cl_{}", shared::base62::encode(&random::<12>()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_and_ids_are_fresh_and_well_formed() {
+        let a = new_key(KeyType::Secret, "live").unwrap();
+        let b = new_key(KeyType::Secret, "live").unwrap();
+        assert_ne!(a.key_id(), b.key_id());
+        assert_ne!(a.expose(), b.expose());
+        assert_eq!(AccessKey::parse(a.expose()).unwrap(), a);
+        let p = new_key(KeyType::Publishable, "test").unwrap();
+        assert!(p.expose().starts_with("kg_pk_test_"));
+        assert_ne!(new_client_id(), new_client_id());
+        assert_eq!(new_client_id().len(), 20);
+    }
+}

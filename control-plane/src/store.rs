@@ -1,0 +1,418 @@
+//! All SQL of the control plane: one backend-neutral set of queries that runs
+//! unchanged on SQLite and PostgreSQL (`$n` placeholders, `returning`,
+//! `on conflict`, integers and text only).
+//!
+//! Every change that affects verification at the edge writes its outbox
+//! entry in the same transaction as the change itself: what the publisher
+//! sends is exactly what the database committed.
+
+use serde::Serialize;
+use sqlx::{any::AnyRow, Any, AnyPool, FromRow, Transaction};
+
+/// The reserved client that owns admin keys.
+pub const ADMIN_CLIENT_ID: &str = "cl_admin";
+
+/// A client: a service, user or organisation that holds keys.
+#[derive(Debug, Clone, FromRow, Serialize)]
+pub struct Client {
+    /// `cl_…`.
+    pub client_id: String,
+    /// Display name.
+    pub name: String,
+    /// The caller's own id for the owner.
+    pub owner_id: Option<String>,
+    /// Opaque JSON object, as text.
+    pub metadata: String,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds; set once deleted.
+    pub deleted_at: Option<i64>,
+}
+
+/// A key as stored: never the key itself, only its hash.
+#[derive(Debug, Clone, FromRow)]
+pub struct KeyRow {
+    /// Public key id.
+    pub key_id: String,
+    /// Owner.
+    pub client_id: String,
+    /// Environment.
+    pub env: String,
+    /// `secret` or `publishable`.
+    pub key_type: String,
+    /// Optional label.
+    pub name: Option<String>,
+    /// JSON array of scopes, as text.
+    pub scopes: String,
+    /// Hex SHA-256 of the key.
+    pub key_hash: String,
+    /// Unix seconds.
+    pub expires_at: Option<i64>,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds.
+    pub revoked_at: Option<i64>,
+    /// State revision, bumped on every verification-relevant change.
+    pub rev: i64,
+    /// Newest revision acknowledged by KV.
+    pub published_rev: i64,
+}
+
+impl KeyRow {
+    /// The scopes as a list (a malformed column reads as no scopes, which
+    /// the edge treats as... nothing: the column is only ever written by us).
+    pub fn scope_list(&self) -> Vec<String> {
+        serde_json::from_str(&self.scopes).unwrap_or_default()
+    }
+
+    /// Whether this is an admin key of the control plane.
+    pub fn is_admin(&self) -> bool {
+        self.client_id == ADMIN_CLIENT_ID && self.scope_list().iter().any(|s| s == crate::scope::ADMIN)
+    }
+}
+
+/// What a new key row needs.
+#[derive(Debug, Clone)]
+pub struct NewKey {
+    /// Public key id.
+    pub key_id: String,
+    /// Owner.
+    pub client_id: String,
+    /// Environment.
+    pub env: String,
+    /// `secret` or `publishable`.
+    pub key_type: String,
+    /// Optional label.
+    pub name: Option<String>,
+    /// Scopes.
+    pub scopes: Vec<String>,
+    /// Hex SHA-256 of the key.
+    pub key_hash: String,
+    /// Unix seconds.
+    pub expires_at: Option<i64>,
+}
+
+/// One pending outbox entry.
+#[derive(Debug, Clone, FromRow)]
+pub struct OutboxEntry {
+    /// Sequence number.
+    pub outbox_id: i64,
+    /// The key whose current state must reach KV.
+    pub key_id: String,
+    /// Failed attempts so far.
+    pub attempts: i64,
+}
+
+/// How far behind KV is.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PublishStatus {
+    /// Outbox entries not yet acknowledged.
+    pub pending: i64,
+    /// Creation time of the oldest pending entry, Unix milliseconds.
+    pub oldest_pending_ms: Option<i64>,
+    /// Last successful publish, Unix milliseconds.
+    pub last_success_ms: Option<i64>,
+    /// Last publish error (no secrets: KV API messages only).
+    pub last_error: Option<String>,
+    /// When it happened, Unix milliseconds.
+    pub last_error_ms: Option<i64>,
+}
+
+const CLIENT_COLUMNS: &str = "client_id, name, owner_id, metadata, created_at, deleted_at";
+const KEY_COLUMNS: &str =
+    "key_id, client_id, env, key_type, name, scopes, key_hash, expires_at, created_at, revoked_at, rev, published_rev";
+
+/// Inserts a client.
+pub async fn insert_client(
+    pool: &AnyPool,
+    client_id: &str,
+    name: &str,
+    owner_id: Option<&str>,
+    metadata: &str,
+    now: i64,
+) -> sqlx::Result<Client> {
+    sqlx::query_as(&format!(
+        "insert into client (client_id, name, owner_id, metadata, created_at) values ($1, $2, $3, $4, $5) \
+         returning {CLIENT_COLUMNS}"
+    ))
+    .bind(client_id)
+    .bind(name)
+    .bind(owner_id)
+    .bind(metadata)
+    .bind(now)
+    .fetch_one(pool)
+    .await
+}
+
+/// Creates the reserved admin client if it does not exist yet.
+pub async fn ensure_admin_client(pool: &AnyPool, now: i64) -> sqlx::Result<()> {
+    sqlx::query(
+        "insert into client (client_id, name, created_at) values ($1, 'keygate administrators', $2) \
+         on conflict (client_id) do nothing",
+    )
+    .bind(ADMIN_CLIENT_ID)
+    .bind(now)
+    .execute(pool)
+    .await
+    .map(drop)
+}
+
+/// A live (not deleted) client.
+pub async fn get_client(pool: &AnyPool, client_id: &str) -> sqlx::Result<Option<Client>> {
+    sqlx::query_as(&format!(
+        "select {CLIENT_COLUMNS} from client where client_id = $1 and deleted_at is null"
+    ))
+    .bind(client_id)
+    .fetch_optional(pool)
+    .await
+}
+
+/// Live clients ordered by id, after the `after` cursor, optionally of one owner.
+pub async fn list_clients(
+    pool: &AnyPool,
+    after: Option<&str>,
+    owner_id: Option<&str>,
+    limit: i64,
+) -> sqlx::Result<Vec<Client>> {
+    sqlx::query_as(&format!(
+        "select {CLIENT_COLUMNS} from client where deleted_at is null \
+         and ($1 is null or client_id > $1) and ($2 is null or owner_id = $2) \
+         order by client_id limit $3"
+    ))
+    .bind(after)
+    .bind(owner_id)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
+/// Soft-deletes a client and revokes all its keys, in one transaction.
+/// Returns false if there was no such live client.
+pub async fn delete_client(pool: &AnyPool, client_id: &str, now_ms: i64) -> sqlx::Result<bool> {
+    let mut tx = pool.begin().await?;
+    let deleted = sqlx::query("update client set deleted_at = $1 where client_id = $2 and deleted_at is null")
+        .bind(now_ms / 1000)
+        .bind(client_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    if deleted == 0 {
+        return Ok(false);
+    }
+    let revoked: Vec<(String,)> = sqlx::query_as(
+        "update api_key set revoked_at = $1, rev = rev + 1 where client_id = $2 and revoked_at is null returning key_id",
+    )
+    .bind(now_ms / 1000)
+    .bind(client_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    for (key_id,) in &revoked {
+        enqueue(&mut tx, key_id, now_ms).await?;
+    }
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Inserts a key and its outbox entry in one transaction (admin keys are
+/// not published: they open the control plane, not the edge).
+pub async fn insert_key(pool: &AnyPool, key: &NewKey, now_ms: i64) -> sqlx::Result<KeyRow> {
+    let mut tx = pool.begin().await?;
+    let scopes = serde_json::to_string(&key.scopes).unwrap_or_else(|_| "[]".to_owned());
+    let row: KeyRow = sqlx::query_as(&format!(
+        "insert into api_key (key_id, client_id, env, key_type, name, scopes, key_hash, expires_at, created_at) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9) returning {KEY_COLUMNS}"
+    ))
+    .bind(&key.key_id)
+    .bind(&key.client_id)
+    .bind(&key.env)
+    .bind(&key.key_type)
+    .bind(&key.name)
+    .bind(&scopes)
+    .bind(&key.key_hash)
+    .bind(key.expires_at)
+    .bind(now_ms / 1000)
+    .fetch_one(&mut *tx)
+    .await?;
+    if !row.is_admin() {
+        enqueue(&mut tx, &row.key_id, now_ms).await?;
+    }
+    tx.commit().await?;
+    Ok(row)
+}
+
+/// One key by id.
+pub async fn get_key(pool: &AnyPool, key_id: &str) -> sqlx::Result<Option<KeyRow>> {
+    sqlx::query_as(&format!("select {KEY_COLUMNS} from api_key where key_id = $1"))
+        .bind(key_id)
+        .fetch_optional(pool)
+        .await
+}
+
+/// One key by the hash of its text (how presented keys are found).
+pub async fn find_key_by_hash(pool: &AnyPool, key_hash: &str) -> sqlx::Result<Option<KeyRow>> {
+    sqlx::query_as(&format!("select {KEY_COLUMNS} from api_key where key_hash = $1"))
+        .bind(key_hash)
+        .fetch_optional(pool)
+        .await
+}
+
+/// A client's keys, optionally of one environment, newest first.
+pub async fn list_keys(pool: &AnyPool, client_id: &str, env: Option<&str>) -> sqlx::Result<Vec<KeyRow>> {
+    sqlx::query_as(&format!(
+        "select {KEY_COLUMNS} from api_key where client_id = $1 and ($2 is null or env = $2) \
+         order by created_at desc, key_id"
+    ))
+    .bind(client_id)
+    .bind(env)
+    .fetch_all(pool)
+    .await
+}
+
+/// Revokes a key (idempotent: revoking a revoked key changes nothing).
+/// `None` if there is no such key.
+pub async fn revoke_key(pool: &AnyPool, key_id: &str, now_ms: i64) -> sqlx::Result<Option<KeyRow>> {
+    let mut tx = pool.begin().await?;
+    let revoked: Option<KeyRow> = sqlx::query_as(&format!(
+        "update api_key set revoked_at = $1, rev = rev + 1 where key_id = $2 and revoked_at is null \
+         returning {KEY_COLUMNS}"
+    ))
+    .bind(now_ms / 1000)
+    .bind(key_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let row = match revoked {
+        Some(row) => {
+            if !row.is_admin() {
+                enqueue(&mut tx, key_id, now_ms).await?;
+            }
+            Some(row)
+        }
+        None => sqlx::query_as(&format!("select {KEY_COLUMNS} from api_key where key_id = $1"))
+            .bind(key_id)
+            .fetch_optional(&mut *tx)
+            .await?,
+    };
+    tx.commit().await?;
+    Ok(row)
+}
+
+async fn enqueue(tx: &mut Transaction<'_, Any>, key_id: &str, now_ms: i64) -> sqlx::Result<()> {
+    sqlx::query("insert into outbox (key_id, created_at_ms, next_attempt_ms) values ($1, $2, $2)")
+        .bind(key_id)
+        .bind(now_ms)
+        .execute(&mut **tx)
+        .await
+        .map(drop)
+}
+
+/// Outbox entries due at `now_ms`, oldest first.
+pub async fn due_outbox(pool: &AnyPool, now_ms: i64, limit: i64) -> sqlx::Result<Vec<OutboxEntry>> {
+    sqlx::query_as(
+        "select outbox_id, key_id, attempts from outbox where next_attempt_ms <= $1 order by outbox_id limit $2",
+    )
+    .bind(now_ms)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
+/// The current rows of the given keys.
+pub async fn keys_by_id(pool: &AnyPool, key_ids: &[&str]) -> sqlx::Result<Vec<KeyRow>> {
+    if key_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!("select {KEY_COLUMNS} from api_key where key_id in ({})", placeholders(1, key_ids.len()));
+    let mut query = sqlx::query_as::<_, KeyRow>(&sql);
+    for id in key_ids {
+        query = query.bind(*id);
+    }
+    query.fetch_all(pool).await
+}
+
+/// Marks entries delivered: removes them and records the published revisions.
+pub async fn complete_outbox(
+    pool: &AnyPool,
+    outbox_ids: &[i64],
+    published: &[(String, i64)],
+    now_ms: i64,
+) -> sqlx::Result<()> {
+    let mut tx = pool.begin().await?;
+    for chunk in outbox_ids.chunks(500) {
+        let sql = format!("delete from outbox where outbox_id in ({})", placeholders(1, chunk.len()));
+        let mut query = sqlx::query(&sql);
+        for id in chunk {
+            query = query.bind(*id);
+        }
+        query.execute(&mut *tx).await?;
+    }
+    for (key_id, rev) in published {
+        sqlx::query("update api_key set published_rev = $1 where key_id = $2 and published_rev < $1")
+            .bind(*rev)
+            .bind(key_id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    record_publish_result(&mut tx, now_ms, None).await?;
+    tx.commit().await
+}
+
+/// Schedules failed entries for a retry and records the error.
+pub async fn fail_outbox(pool: &AnyPool, entries: &[(i64, i64)], error: &str, now_ms: i64) -> sqlx::Result<()> {
+    let mut tx = pool.begin().await?;
+    for (outbox_id, next_attempt_ms) in entries {
+        sqlx::query(
+            "update outbox set attempts = attempts + 1, next_attempt_ms = $1, last_error = $2 where outbox_id = $3",
+        )
+        .bind(*next_attempt_ms)
+        .bind(error)
+        .bind(*outbox_id)
+        .execute(&mut *tx)
+        .await?;
+    }
+    record_publish_result(&mut tx, now_ms, Some(error)).await?;
+    tx.commit().await
+}
+
+async fn record_publish_result(tx: &mut Transaction<'_, Any>, now_ms: i64, error: Option<&str>) -> sqlx::Result<()> {
+    let sql = if error.is_none() {
+        "insert into publish_state (name, last_success_ms) values ('kv', $1) \
+         on conflict (name) do update set last_success_ms = $1"
+    } else {
+        "insert into publish_state (name, last_error, last_error_ms) values ('kv', $2, $1) \
+         on conflict (name) do update set last_error = $2, last_error_ms = $1"
+    };
+    let query = sqlx::query(sql).bind(now_ms);
+    let query = if error.is_some() { query.bind(error) } else { query };
+    query.execute(&mut **tx).await.map(drop)
+}
+
+/// Pending entries and the last publish outcome.
+pub async fn publish_status(pool: &AnyPool) -> sqlx::Result<PublishStatus> {
+    let (pending, oldest): (i64, Option<i64>) =
+        sqlx::query_as("select count(*), min(created_at_ms) from outbox").fetch_one(pool).await?;
+    let state: Option<AnyRow> =
+        sqlx::query("select last_success_ms, last_error, last_error_ms from publish_state where name = 'kv'")
+            .fetch_optional(pool)
+            .await?;
+    let mut status = PublishStatus {
+        pending,
+        oldest_pending_ms: oldest,
+        ..PublishStatus::default()
+    };
+    if let Some(row) = state {
+        use sqlx::Row;
+        status.last_success_ms = row.try_get(0)?;
+        status.last_error = row.try_get(1)?;
+        status.last_error_ms = row.try_get(2)?;
+    }
+    Ok(status)
+}
+
+fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
+/// Whether an error is a unique-constraint violation (a client-visible conflict).
+pub fn is_unique_violation(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(e) if e.is_unique_violation())
+}
