@@ -9,8 +9,9 @@ const ALPHABET: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmn
 
 /// The number of base62 digits needed for `bytes` bytes: ceil(8·bytes / log2 62).
 pub const fn encoded_len(bytes: usize) -> usize {
-    // log2(62) = 5.954196310386876; scaled integer maths keeps this `const`.
-    (bytes * 8 * 1_000_000_000).div_ceil(5_954_196_310)
+    // log2(62) = 5.954196310386876; scaled integer maths keeps this `const`,
+    // in u64 because usize is 32 bits on wasm32.
+    ((bytes as u64) * 8 * 1_000_000_000).div_ceil(5_954_196_310) as usize
 }
 
 /// Encodes `bytes` (big-endian) as exactly `encoded_len(bytes.len())` digits.

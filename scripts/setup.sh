@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Installs everything keygate needs, idempotently and quickly when it is all
+# there already: the wasm32 target, wasm-bindgen-cli and worker-build at the
+# versions Cargo.lock pins, and the npm packages of package-lock.json.
+# Works on a fresh machine of this kind (only the crate registry, npm, PyPI and
+# Debian apt are reachable). Writes .keygate/toolchain.env for the build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p .keygate
+log() { printf '[setup] %s\n' "$*" >&2; }
+
+lock_version() { # the version of a package in Cargo.lock
+  awk -v name="$1" '$0 == "name = \"" name "\"" { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock
+}
+
+# --- Rust wasm32 standard library -------------------------------------------
+# Preferred: rustup's component. Fallback (rustup's server is not a promised
+# registry here): Debian's rustc-web + rust-src with -Zbuild-std and wasm-ld.
+env_file=.keygate/toolchain.env
+: > "$env_file"
+sysroot=$(rustc --print sysroot)
+if [ -d "$sysroot/lib/rustlib/wasm32-unknown-unknown/lib" ]; then
+  log "wasm32 target: present"
+elif command -v rustup >/dev/null && timeout 300 rustup target add wasm32-unknown-unknown >&2; then
+  log "wasm32 target: installed with rustup"
+else
+  log "wasm32 target: rustup unavailable, using Debian's rustc-web with build-std"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >&2
+  apt-get install -y -qq --no-install-recommends rustc-web cargo-web rust-web-src lld-22 >&2
+  mkdir -p /usr/lib/rustlib/wasm32-unknown-unknown/lib scripts/.debian-rust
+  for tool in cargo rustc rustdoc; do ln -sfn "/usr/bin/$tool" "scripts/.debian-rust/$tool"; done
+  cat > "$env_file" <<ENV
+export PATH="$PWD/scripts/.debian-rust:\$PATH"
+export RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc RUSTC_BOOTSTRAP=1
+export CARGO_UNSTABLE_BUILD_STD=std,panic_abort
+export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=/usr/lib/llvm-22/bin/wasm-ld
+export CARGO_TARGET_DIR="$PWD/target/debian-wasm"
+ENV
+fi
+
+# --- host tools, pinned to Cargo.lock ----------------------------------------
+# Each takes minutes to compile, so install only when the version differs.
+cargo_bin=${CARGO_HOME:-$HOME/.cargo}/bin
+wbg_version=$(lock_version wasm-bindgen)
+if [ "$("$cargo_bin/wasm-bindgen" --version 2>/dev/null | awk '{print $2}')" != "$wbg_version" ]; then
+  log "installing wasm-bindgen-cli $wbg_version (several minutes)"
+  # Not --locked: its lock file names a webpki-roots release the registry lacks.
+  cargo install -q wasm-bindgen-cli --version "=$wbg_version" >&2
+else
+  log "wasm-bindgen-cli $wbg_version: present"
+fi
+wb_version=$(lock_version worker)
+# (`worker-build --version` prints the bare version number.)
+if [ "$("$cargo_bin/worker-build" --version 2>/dev/null | awk '{print $NF}')" != "$wb_version" ]; then
+  log "installing worker-build $wb_version (several minutes)"
+  cargo install -q --locked worker-build --version "=$wb_version" >&2
+else
+  log "worker-build $wb_version: present"
+fi
+
+# --- npm: wrangler, miniflare (workerd), esbuild, binaryen -------------------
+# Into the project, from the committed lock file; skipped when unchanged.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  log "installing npm packages"
+  npm ci --no-audit --no-fund --loglevel=error >&2
+else
+  log "npm packages: present"
+fi
+
+# worker-build downloads its helpers unless told where they are; point it at
+# the pinned ones so the build works offline.
+cat >> "$env_file" <<ENV
+export WASM_BINDGEN_BIN="$cargo_bin/wasm-bindgen"
+export WORKER_BUILD_BIN="$cargo_bin/worker-build"
+export ESBUILD_BIN="$PWD/node_modules/@esbuild/linux-x64/bin/esbuild"
+export WASM_OPT_BIN="$PWD/node_modules/.bin/wasm-opt"
+export WRANGLER_SEND_METRICS=false
+ENV
+log "done"
