@@ -56,8 +56,14 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/v1/clients", post(create_client).get(list_clients))
-        .route("/v1/clients/{client_id}", get(get_client).delete(delete_client))
-        .route("/v1/clients/{client_id}/keys", post(create_key).get(list_keys))
+        .route(
+            "/v1/clients/{client_id}",
+            get(get_client).delete(delete_client),
+        )
+        .route(
+            "/v1/clients/{client_id}/keys",
+            post(create_key).get(list_keys),
+        )
         .route("/v1/keys/{key_id}", get(get_key))
         .route("/v1/keys/{key_id}/revoke", post(revoke_key))
         .route("/v1/publish/status", get(publish_status))
@@ -87,7 +93,10 @@ async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
         Ok(_) => (StatusCode::OK, Json(serde_json::json!({ "status": "ok" }))),
         Err(e) => {
             tracing::error!(error = %e, "health check: database unreachable");
-            (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({ "status": "database_unavailable" })))
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(serde_json::json!({ "status": "database_unavailable" })),
+            )
         }
     }
 }
@@ -131,18 +140,32 @@ async fn create_client(
 ) -> ApiResult<(StatusCode, Json<ClientView>)> {
     let name = body.name.trim();
     if name.is_empty() || name.len() > 200 {
-        return Err(ApiError::Invalid("name must be 1 to 200 characters".to_owned()));
+        return Err(ApiError::Invalid(
+            "name must be 1 to 200 characters".to_owned(),
+        ));
     }
-    if body.owner_id.as_ref().is_some_and(|o| o.is_empty() || o.len() > 200) {
-        return Err(ApiError::Invalid("owner_id must be 1 to 200 characters".to_owned()));
+    if body
+        .owner_id
+        .as_ref()
+        .is_some_and(|o| o.is_empty() || o.len() > 200)
+    {
+        return Err(ApiError::Invalid(
+            "owner_id must be 1 to 200 characters".to_owned(),
+        ));
     }
     let metadata = match body.metadata {
         None | Some(Value::Null) => "{}".to_owned(),
         Some(m @ Value::Object(_)) => m.to_string(),
-        Some(_) => return Err(ApiError::Invalid("metadata must be a JSON object".to_owned())),
+        Some(_) => {
+            return Err(ApiError::Invalid(
+                "metadata must be a JSON object".to_owned(),
+            ))
+        }
     };
     if metadata.len() > 16 * 1024 {
-        return Err(ApiError::Invalid("metadata must be at most 16 KiB".to_owned()));
+        return Err(ApiError::Invalid(
+            "metadata must be at most 16 KiB".to_owned(),
+        ));
     }
     let client = store::insert_client(
         &state.db.pool,
@@ -178,11 +201,18 @@ async fn list_clients(
 ) -> ApiResult<Json<Page<ClientView>>> {
     let limit = query.limit.unwrap_or(50);
     if !(1..=500).contains(&limit) {
-        return Err(ApiError::Invalid("limit must be between 1 and 500".to_owned()));
+        return Err(ApiError::Invalid(
+            "limit must be between 1 and 500".to_owned(),
+        ));
     }
     // One extra row tells whether another page exists.
-    let mut clients =
-        store::list_clients(&state.db.pool, query.cursor.as_deref(), query.owner_id.as_deref(), limit + 1).await?;
+    let mut clients = store::list_clients(
+        &state.db.pool,
+        query.cursor.as_deref(),
+        query.owner_id.as_deref(),
+        limit + 1,
+    )
+    .await?;
     let next_cursor = if clients.len() as i64 > limit {
         clients.truncate(limit as usize);
         clients.last().map(|c| c.client_id.clone())
@@ -200,7 +230,9 @@ async fn get_client(
     _admin: AdminKey,
     AppPath(client_id): AppPath<String>,
 ) -> ApiResult<Json<ClientView>> {
-    let client = store::get_client(&state.db.pool, &client_id).await?.ok_or(ApiError::NotFound("client"))?;
+    let client = store::get_client(&state.db.pool, &client_id)
+        .await?
+        .ok_or(ApiError::NotFound("client"))?;
     Ok(Json(client.into()))
 }
 
@@ -293,9 +325,13 @@ async fn create_key(
     AppJson(body): AppJson<NewKeyBody>,
 ) -> ApiResult<(StatusCode, Json<CreatedKey>)> {
     if client_id == store::ADMIN_CLIENT_ID {
-        return Err(ApiError::Conflict("admin keys are created with `keygate admin-key create`"));
+        return Err(ApiError::Conflict(
+            "admin keys are created with `keygate admin-key create`",
+        ));
     }
-    store::get_client(&state.db.pool, &client_id).await?.ok_or(ApiError::NotFound("client"))?;
+    store::get_client(&state.db.pool, &client_id)
+        .await?
+        .ok_or(ApiError::NotFound("client"))?;
     let env = body.env.unwrap_or_else(|| "live".to_owned());
     if !state.policy.environments.contains(&env) {
         return Err(ApiError::Invalid(format!(
@@ -309,7 +345,9 @@ async fn create_key(
             .ok_or_else(|| ApiError::Invalid("type must be secret or publishable".to_owned()))?,
     };
     if body.name.as_ref().is_some_and(|n| n.len() > 200) {
-        return Err(ApiError::Invalid("name must be at most 200 characters".to_owned()));
+        return Err(ApiError::Invalid(
+            "name must be at most 200 characters".to_owned(),
+        ));
     }
     if body.scopes.len() > 50 {
         return Err(ApiError::Invalid("at most 50 scopes".to_owned()));
@@ -319,13 +357,15 @@ async fn create_key(
     }
     let lifetime = match body.expires_in {
         None | Some(Value::Null) => state.policy.default_key_lifetime,
-        Some(Value::Number(n)) => Some(
-            n.as_i64()
-                .filter(|s| *s > 0)
-                .ok_or_else(|| ApiError::Invalid("expires_in must be a positive number of seconds".to_owned()))?,
-        ),
+        Some(Value::Number(n)) => Some(n.as_i64().filter(|s| *s > 0).ok_or_else(|| {
+            ApiError::Invalid("expires_in must be a positive number of seconds".to_owned())
+        })?),
         Some(Value::String(s)) => Some(parse_duration_secs(&s).map_err(ApiError::Invalid)?),
-        Some(_) => return Err(ApiError::Invalid("expires_in must be seconds or a duration like 30d".to_owned())),
+        Some(_) => {
+            return Err(ApiError::Invalid(
+                "expires_in must be seconds or a duration like 30d".to_owned(),
+            ))
+        }
     };
     let now_ms = clock::now_ms();
     let key = mint::new_key(key_type, &env).map_err(|e| ApiError::Invalid(e.to_string()))?;
@@ -367,7 +407,9 @@ async fn list_keys(
     AppPath(client_id): AppPath<String>,
     AppQuery(query): AppQuery<ListKeysQuery>,
 ) -> ApiResult<Json<Page<KeyView>>> {
-    store::get_client(&state.db.pool, &client_id).await?.ok_or(ApiError::NotFound("client"))?;
+    store::get_client(&state.db.pool, &client_id)
+        .await?
+        .ok_or(ApiError::NotFound("client"))?;
     let keys = store::list_keys(&state.db.pool, &client_id, query.env.as_deref()).await?;
     Ok(Json(Page {
         items: keys.into_iter().map(Into::into).collect(),
@@ -380,7 +422,9 @@ async fn get_key(
     _admin: AdminKey,
     AppPath(key_id): AppPath<String>,
 ) -> ApiResult<Json<KeyView>> {
-    let key = store::get_key(&state.db.pool, &key_id).await?.ok_or(ApiError::NotFound("key"))?;
+    let key = store::get_key(&state.db.pool, &key_id)
+        .await?
+        .ok_or(ApiError::NotFound("key"))?;
     Ok(Json(key.into()))
 }
 
@@ -397,6 +441,9 @@ async fn revoke_key(
     Ok(Json(key.into()))
 }
 
-async fn publish_status(State(state): State<AppState>, _admin: AdminKey) -> ApiResult<Json<store::PublishStatus>> {
+async fn publish_status(
+    State(state): State<AppState>,
+    _admin: AdminKey,
+) -> ApiResult<Json<store::PublishStatus>> {
     Ok(Json(store::publish_status(&state.db.pool).await?))
 }

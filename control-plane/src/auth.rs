@@ -17,16 +17,23 @@ pub struct AdminKey {
 impl FromRequestParts<AppState> for AdminKey {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let authorization = parts
             .headers
             .get(axum::http::header::AUTHORIZATION)
-            .map(|v| v.to_str().map_err(|_| ApiError::unauthorized("malformed_credential")))
+            .map(|v| {
+                v.to_str()
+                    .map_err(|_| ApiError::unauthorized("malformed_credential"))
+            })
             .transpose()?;
         let presented = credential::extract(authorization, None)
             .map_err(|e| refuse("malformed_credential", &e.to_string(), None))?
             .ok_or_else(|| ApiError::unauthorized("missing_credential"))?;
-        let key = AccessKey::parse(&presented.text).map_err(|e| refuse("malformed_credential", &e.to_string(), None))?;
+        let key = AccessKey::parse(&presented.text)
+            .map_err(|e| refuse("malformed_credential", &e.to_string(), None))?;
         let row = store::find_key_by_hash(&state.db.pool, key.hash().as_str())
             .await?
             .ok_or_else(|| refuse("invalid_credential", "unknown key", Some(key.key_id())))?;

@@ -16,7 +16,8 @@ use crate::{
     api::{app, AppState},
     clock,
     config::{parse_duration_secs, DbArgs, ServeConfig},
-    db, kv::CloudflareKv,
+    db,
+    kv::CloudflareKv,
     mint,
     publisher::Publisher,
     scope, store,
@@ -71,7 +72,12 @@ enum AdminKeyCommand {
 #[derive(Debug, clap::Args)]
 struct ApiArgs {
     /// Control-plane URL.
-    #[arg(long, env = "KEYGATE_URL", default_value = "http://127.0.0.1:7070", global = true)]
+    #[arg(
+        long,
+        env = "KEYGATE_URL",
+        default_value = "http://127.0.0.1:7070",
+        global = true
+    )]
     url: String,
     /// Admin key (default: the contents of .keygate/admin-key).
     #[arg(long, env = "KEYGATE_ADMIN_KEY", hide_env_values = true, global = true)]
@@ -185,7 +191,10 @@ enum PublishCommand {
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");
@@ -210,12 +219,23 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("migrations applied");
             Ok(())
         }
-        Command::AdminKey(AdminKeyCommand::Create { db, out, name }) => create_admin_key(&db, &out, name, json).await,
+        Command::AdminKey(AdminKeyCommand::Create { db, out, name }) => {
+            create_admin_key(&db, &out, name, json).await
+        }
         Command::Client(command) => client_command(command, json).await,
         Command::Key(command) => key_command(command, json).await,
         Command::Publish(PublishCommand::Status { api }) => {
             let status = Api::new(&api)?.get("/v1/publish/status").await?;
-            print_object(&status, json, &["pending", "oldest_pending_ms", "last_success_ms", "last_error"]);
+            print_object(
+                &status,
+                json,
+                &[
+                    "pending",
+                    "oldest_pending_ms",
+                    "last_success_ms",
+                    "last_error",
+                ],
+            );
             Ok(())
         }
     }
@@ -260,7 +280,10 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| "control_plane=info,tower_http=info".into());
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 }
 
 async fn shutdown_signal() {
@@ -284,7 +307,12 @@ async fn shutdown_signal() {
     }
 }
 
-async fn create_admin_key(db: &DbArgs, out: &std::path::Path, name: Option<String>, json: bool) -> anyhow::Result<()> {
+async fn create_admin_key(
+    db: &DbArgs,
+    out: &std::path::Path,
+    name: Option<String>,
+    json: bool,
+) -> anyhow::Result<()> {
     let db = db::connect(&db.database_url).await?;
     let now_ms = clock::now_ms();
     store::ensure_admin_client(&db.pool, now_ms / 1000).await?;
@@ -306,7 +334,10 @@ async fn create_admin_key(db: &DbArgs, out: &std::path::Path, name: Option<Strin
     .await?;
     if out.as_os_str() == "-" {
         if json {
-            println!("{}", serde_json::json!({ "id": row.key_id, "key": key.expose() }));
+            println!(
+                "{}",
+                serde_json::json!({ "id": row.key_id, "key": key.expose() })
+            );
         } else {
             println!("{}", key.expose());
         }
@@ -331,7 +362,9 @@ fn write_secret_file(path: &std::path::Path, secret: &str) -> anyhow::Result<()>
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path).with_context(|| format!("cannot write {}", path.display()))?;
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
     writeln!(file, "{secret}")?;
     Ok(())
 }
@@ -341,11 +374,20 @@ async fn client_command(command: ClientCommand, json: bool) -> anyhow::Result<()
     match command {
         ClientCommand::Create { name, owner, api } => {
             let client = Api::new(&api)?
-                .send(reqwest::Method::POST, "/v1/clients", Some(serde_json::json!({ "name": name, "owner_id": owner })))
+                .send(
+                    reqwest::Method::POST,
+                    "/v1/clients",
+                    Some(serde_json::json!({ "name": name, "owner_id": owner })),
+                )
                 .await?;
             print_object(&client, json, COLUMNS);
         }
-        ClientCommand::List { owner, limit, cursor, api } => {
+        ClientCommand::List {
+            owner,
+            limit,
+            cursor,
+            api,
+        } => {
             let mut path = format!("/v1/clients?limit={limit}");
             if let Some(owner) = owner {
                 path.push_str(&format!("&owner_id={}", urlencode(&owner)));
@@ -357,12 +399,18 @@ async fn client_command(command: ClientCommand, json: bool) -> anyhow::Result<()
             print_list(&page, json, COLUMNS);
         }
         ClientCommand::Get { id, api } => {
-            let client = Api::new(&api)?.get(&format!("/v1/clients/{}", urlencode(&id))).await?;
+            let client = Api::new(&api)?
+                .get(&format!("/v1/clients/{}", urlencode(&id)))
+                .await?;
             print_object(&client, json, COLUMNS);
         }
         ClientCommand::Delete { id, api } => {
             Api::new(&api)?
-                .send(reqwest::Method::DELETE, &format!("/v1/clients/{}", urlencode(&id)), None)
+                .send(
+                    reqwest::Method::DELETE,
+                    &format!("/v1/clients/{}", urlencode(&id)),
+                    None,
+                )
                 .await?;
             if json {
                 println!("{}", serde_json::json!({ "id": id, "deleted": true }));
@@ -375,9 +423,26 @@ async fn client_command(command: ClientCommand, json: bool) -> anyhow::Result<()
 }
 
 async fn key_command(command: KeyCommand, json: bool) -> anyhow::Result<()> {
-    const COLUMNS: &[&str] = &["id", "env", "type", "status", "name", "scopes", "expires_at", "published"];
+    const COLUMNS: &[&str] = &[
+        "id",
+        "env",
+        "type",
+        "status",
+        "name",
+        "scopes",
+        "expires_at",
+        "published",
+    ];
     match command {
-        KeyCommand::Create { client, env, key_type, name, scopes, expires_in, api } => {
+        KeyCommand::Create {
+            client,
+            env,
+            key_type,
+            name,
+            scopes,
+            expires_in,
+            api,
+        } => {
             // Validate locally too, so a typo fails before any network call.
             if KeyType::from_name(&key_type).is_none() {
                 bail!("--type must be secret or publishable");
@@ -385,12 +450,19 @@ async fn key_command(command: KeyCommand, json: bool) -> anyhow::Result<()> {
             for s in &scopes {
                 scope::validate(s).map_err(anyhow::Error::msg)?;
             }
-            let expires_in = expires_in.map(|d| parse_duration_secs(&d)).transpose().map_err(anyhow::Error::msg)?;
+            let expires_in = expires_in
+                .map(|d| parse_duration_secs(&d))
+                .transpose()
+                .map_err(anyhow::Error::msg)?;
             let body = serde_json::json!({
                 "env": env, "type": key_type, "name": name, "scopes": scopes, "expires_in": expires_in,
             });
             let created = Api::new(&api)?
-                .send(reqwest::Method::POST, &format!("/v1/clients/{}/keys", urlencode(&client)), Some(body))
+                .send(
+                    reqwest::Method::POST,
+                    &format!("/v1/clients/{}/keys", urlencode(&client)),
+                    Some(body),
+                )
                 .await?;
             if json {
                 println!("{created}");
@@ -413,12 +485,18 @@ async fn key_command(command: KeyCommand, json: bool) -> anyhow::Result<()> {
             print_list(&page, json, COLUMNS);
         }
         KeyCommand::Get { id, api } => {
-            let key = Api::new(&api)?.get(&format!("/v1/keys/{}", urlencode(&id))).await?;
+            let key = Api::new(&api)?
+                .get(&format!("/v1/keys/{}", urlencode(&id)))
+                .await?;
             print_object(&key, json, COLUMNS);
         }
         KeyCommand::Revoke { id, api } => {
             let key = Api::new(&api)?
-                .send(reqwest::Method::POST, &format!("/v1/keys/{}/revoke", urlencode(&id)), None)
+                .send(
+                    reqwest::Method::POST,
+                    &format!("/v1/keys/{}/revoke", urlencode(&id)),
+                    None,
+                )
                 .await?;
             print_object(&key, json, COLUMNS);
         }
@@ -453,8 +531,16 @@ impl Api {
         self.send(reqwest::Method::GET, path, None).await
     }
 
-    async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> anyhow::Result<Value> {
-        let mut request = self.http.request(method, format!("{}{path}", self.base)).bearer_auth(&self.admin_key);
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> anyhow::Result<Value> {
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.admin_key);
         if let Some(body) = body {
             request = request.json(&body);
         }
@@ -464,7 +550,11 @@ impl Api {
             .with_context(|| format!("cannot reach the control plane at {}", self.base))?;
         let status = response.status();
         let text = response.text().await.unwrap_or_default();
-        let value: Value = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::Null) };
+        let value: Value = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::Null)
+        };
         if !status.is_success() {
             let code = value["error"]["code"].as_str().unwrap_or("unknown");
             let message = value["error"]["message"].as_str().unwrap_or("no details");
@@ -512,11 +602,20 @@ fn print_list(page: &Value, json: bool, columns: &[&str]) {
         return;
     }
     let items = page["items"].as_array().cloned().unwrap_or_default();
-    let rows: Vec<Vec<String>> = items.iter().map(|item| columns.iter().map(|c| cell(&item[*c])).collect()).collect();
+    let rows: Vec<Vec<String>> = items
+        .iter()
+        .map(|item| columns.iter().map(|c| cell(&item[*c])).collect())
+        .collect();
     let widths: Vec<usize> = columns
         .iter()
         .enumerate()
-        .map(|(i, c)| rows.iter().map(|r| r[i].len()).chain([c.len()]).max().unwrap_or(0))
+        .map(|(i, c)| {
+            rows.iter()
+                .map(|r| r[i].len())
+                .chain([c.len()])
+                .max()
+                .unwrap_or(0)
+        })
         .collect();
     let line = |cells: Vec<String>| {
         cells
@@ -528,7 +627,10 @@ fn print_list(page: &Value, json: bool, columns: &[&str]) {
             .trim_end()
             .to_owned()
     };
-    println!("{}", line(columns.iter().map(|c| c.to_uppercase()).collect()));
+    println!(
+        "{}",
+        line(columns.iter().map(|c| c.to_uppercase()).collect())
+    );
     for row in rows {
         println!("{}", line(row));
     }

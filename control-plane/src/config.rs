@@ -8,7 +8,11 @@ use std::net::SocketAddr;
 #[derive(clap::Args, Debug, Clone)]
 pub struct DbArgs {
     /// Database URL: `sqlite://path` (created on first use) or `postgres://…`.
-    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://.keygate/keygate.db")]
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://.keygate/keygate.db"
+    )]
     pub database_url: String,
 }
 
@@ -16,7 +20,11 @@ pub struct DbArgs {
 #[derive(clap::Args, Debug, Clone)]
 pub struct KvArgs {
     /// Base URL of the Cloudflare API (point it at the local bridge in development).
-    #[arg(long, env = "CF_API_BASE_URL", default_value = "https://api.cloudflare.com/client/v4")]
+    #[arg(
+        long,
+        env = "CF_API_BASE_URL",
+        default_value = "https://api.cloudflare.com/client/v4"
+    )]
     pub cf_api_base_url: String,
     /// Cloudflare account id.
     #[arg(long, env = "CF_ACCOUNT_ID")]
@@ -50,7 +58,12 @@ pub struct ServeConfig {
 #[derive(clap::Args, Debug, Clone)]
 pub struct KeyPolicy {
     /// Environments keys can be issued for (comma-separated).
-    #[arg(long, env = "KEYGATE_ENVIRONMENTS", default_value = "live,test", value_delimiter = ',')]
+    #[arg(
+        long,
+        env = "KEYGATE_ENVIRONMENTS",
+        default_value = "live,test",
+        value_delimiter = ','
+    )]
     pub environments: Vec<String>,
     /// Lifetime given to keys created without an explicit expiry (e.g. `90d`); none by default.
     #[arg(long, env = "KEYGATE_DEFAULT_KEY_LIFETIME", value_parser = parse_duration_secs)]
@@ -69,7 +82,9 @@ impl Default for KeyPolicy {
 /// Parses `90`, `90s`, `15m`, `12h`, `30d` or `2w` into seconds.
 pub fn parse_duration_secs(text: &str) -> Result<i64, String> {
     let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
     let (digits, unit) = text.split_at(split);
     let value: i64 = digits
         .parse()
@@ -80,7 +95,11 @@ pub fn parse_duration_secs(text: &str) -> Result<i64, String> {
         "h" => 3_600,
         "d" => 86_400,
         "w" => 604_800,
-        _ => return Err(format!("{text:?}: unknown unit {unit:?} (use s, m, h, d or w)")),
+        _ => {
+            return Err(format!(
+                "{text:?}: unknown unit {unit:?} (use s, m, h, d or w)"
+            ))
+        }
     };
     match value.checked_mul(scale) {
         Some(secs) if secs > 0 && secs <= 100 * 365 * 86_400 => Ok(secs),

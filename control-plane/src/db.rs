@@ -86,7 +86,10 @@ pub async fn migrate(db: &Db) -> anyhow::Result<()> {
         Backend::Sqlite => sqlx::migrate!("migrations/sqlite"),
         Backend::Postgres => sqlx::migrate!("migrations/postgres"),
     };
-    migrator.run(&db.pool).await.context("database migration failed")
+    migrator
+        .run(&db.pool)
+        .await
+        .context("database migration failed")
 }
 
 /// Makes sure the SQLite file's folder exists and the file may be created.
@@ -94,10 +97,18 @@ fn sqlite_url(url: &str) -> anyhow::Result<String> {
     let path = url.trim_start_matches("sqlite:").trim_start_matches("//");
     let (path, query) = path.split_once('?').unwrap_or((path, ""));
     if path != ":memory:" && !path.is_empty() {
-        if let Some(parent) = Path::new(path).parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+        if let Some(parent) = Path::new(path)
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("cannot create {}", parent.display()))?;
         }
     }
-    let query = if query.contains("mode=") { query.to_owned() } else { format!("mode=rwc&{query}") };
+    let query = if query.contains("mode=") {
+        query.to_owned()
+    } else {
+        format!("mode=rwc&{query}")
+    };
     Ok(format!("sqlite://{path}?{}", query.trim_end_matches('&')))
 }

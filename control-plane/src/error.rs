@@ -76,12 +76,14 @@ impl IntoResponse for ApiError {
         if let Self::Database(cause) = &self {
             tracing::error!(error = %cause, "database error");
         }
-        let body = Json(serde_json::json!({ "error": { "code": code, "message": self.to_string() } }));
+        let body =
+            Json(serde_json::json!({ "error": { "code": code, "message": self.to_string() } }));
         let mut response = (status, body).into_response();
         if status == StatusCode::UNAUTHORIZED {
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static(r#"Bearer realm="keygate""#));
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static(r#"Bearer realm="keygate""#),
+            );
         }
         response
     }

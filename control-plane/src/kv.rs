@@ -122,7 +122,10 @@ impl CloudflareKv {
     /// Writes pairs, in as many documented-size batches as needed.
     pub async fn bulk_put(&self, pairs: &[KvPair]) -> Result<(), KvError> {
         for batch in pairs.chunks(MAX_BULK_PAIRS) {
-            let request = self.http.put(format!("{}/bulk", self.namespace_url)).json(batch);
+            let request = self
+                .http
+                .put(format!("{}/bulk", self.namespace_url))
+                .json(batch);
             self.send(request).await?;
         }
         Ok(())
@@ -131,7 +134,10 @@ impl CloudflareKv {
     /// Deletes keys, in documented-size batches.
     pub async fn bulk_delete(&self, keys: &[String]) -> Result<(), KvError> {
         for batch in keys.chunks(MAX_BULK_PAIRS) {
-            let request = self.http.post(format!("{}/bulk/delete", self.namespace_url)).json(batch);
+            let request = self
+                .http
+                .post(format!("{}/bulk/delete", self.namespace_url))
+                .json(batch);
             self.send(request).await?;
         }
         Ok(())
@@ -153,7 +159,11 @@ impl CloudflareKv {
         if !response.status().is_success() {
             return Err(status_error(response).await);
         }
-        response.text().await.map(Some).map_err(|e| KvError::Transport(e.to_string()))
+        response
+            .text()
+            .await
+            .map(Some)
+            .map_err(|e| KvError::Transport(e.to_string()))
     }
 
     async fn send(&self, request: reqwest::RequestBuilder) -> Result<(), KvError> {
@@ -207,7 +217,11 @@ fn messages(errors: &[ApiMessage]) -> String {
             None => e.message.clone(),
         })
         .collect();
-    if text.is_empty() { "unknown error".to_owned() } else { text.join("; ") }
+    if text.is_empty() {
+        "unknown error".to_owned()
+    } else {
+        text.join("; ")
+    }
 }
 
 /// Percent-encodes a KV key for use as one URL path segment.

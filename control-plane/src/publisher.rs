@@ -83,21 +83,34 @@ impl Publisher {
             .into_iter()
             .map(|row| (row.key_id.clone(), row))
             .collect();
-        let pairs: Vec<KvPair> = rows.values().filter_map(|row| kv_pair(row, now_ms / 1000)).collect();
+        let pairs: Vec<KvPair> = rows
+            .values()
+            .filter_map(|row| kv_pair(row, now_ms / 1000))
+            .collect();
 
         match self.kv.bulk_put(&pairs).await {
             Ok(()) => {
                 let ids: Vec<i64> = due.iter().map(|e| e.outbox_id).collect();
-                let published: Vec<(String, i64)> = rows.values().map(|r| (r.key_id.clone(), r.rev)).collect();
+                let published: Vec<(String, i64)> =
+                    rows.values().map(|r| (r.key_id.clone(), r.rev)).collect();
                 store::complete_outbox(&self.db.pool, &ids, &published, clock::now_ms()).await?;
-                tracing::debug!(entries = ids.len(), records = pairs.len(), "published to KV");
+                tracing::debug!(
+                    entries = ids.len(),
+                    records = pairs.len(),
+                    "published to KV"
+                );
                 Ok(ids.len())
             }
             Err(e) => {
                 let retry_after_ms = e.retry_after().map(|d| d.as_millis() as i64);
                 let schedule: Vec<(i64, i64)> = due
                     .iter()
-                    .map(|entry| (entry.outbox_id, now_ms + backoff_ms(entry.attempts, retry_after_ms)))
+                    .map(|entry| {
+                        (
+                            entry.outbox_id,
+                            now_ms + backoff_ms(entry.attempts, retry_after_ms),
+                        )
+                    })
                     .collect();
                 store::fail_outbox(&self.db.pool, &schedule, &e.to_string(), now_ms).await?;
                 Err(e.into())
@@ -137,7 +150,9 @@ fn kv_pair(row: &KeyRow, now_secs: i64) -> Option<KvPair> {
 /// Exponential backoff from 500 ms to 5 minutes, with ±25% jitter so that
 /// many replicas do not retry in lockstep; never sooner than `Retry-After`.
 fn backoff_ms(attempts: i64, retry_after_ms: Option<i64>) -> i64 {
-    let base = 500i64.saturating_mul(1 << attempts.clamp(0, 20)).min(MAX_BACKOFF_MS);
+    let base = 500i64
+        .saturating_mul(1 << attempts.clamp(0, 20))
+        .min(MAX_BACKOFF_MS);
     let mut jitter = [0u8; 2];
     let _ = getrandom::getrandom(&mut jitter);
     let spread = i64::from(u16::from_le_bytes(jitter)) * base / 2 / 65_535; // 0..=50%
@@ -153,7 +168,10 @@ mod tests {
         for attempts in 0..30 {
             let base = (500i64 << attempts.min(20)).min(MAX_BACKOFF_MS);
             let delay = backoff_ms(attempts, None);
-            assert!(delay >= base * 3 / 4 && delay <= base * 5 / 4, "{attempts}: {delay}");
+            assert!(
+                delay >= base * 3 / 4 && delay <= base * 5 / 4,
+                "{attempts}: {delay}"
+            );
         }
         assert!(backoff_ms(0, Some(30_000)) >= 30_000);
     }
@@ -181,7 +199,11 @@ mod tests {
         assert_eq!(pair.key, static_key_kv_name(&KeyHash::of("x")));
         let record = StaticKeyRecord::decode(&pair.value).unwrap();
         assert_eq!((record.rev, record.expires_at), (2, Some(1_000)));
-        assert_eq!(pair.expiration, Some(5_120), "at least 60 s ahead even when already expired");
+        assert_eq!(
+            pair.expiration,
+            Some(5_120),
+            "at least 60 s ahead even when already expired"
+        );
         assert!(kv_pair(&row(store::ADMIN_CLIENT_ID, r#"["admin"]"#), 0).is_none());
     }
 }

@@ -7,7 +7,9 @@
 /// The scope that grants access to the control-plane API.
 pub const ADMIN: &str = "admin";
 
-const METHODS: [&str; 9] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE"];
+const METHODS: [&str; 9] = [
+    "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE",
+];
 
 /// Checks one scope; on error returns a message fit for an API response.
 pub fn validate(scope: &str) -> Result<(), String> {
@@ -24,8 +26,13 @@ pub fn validate(scope: &str) -> Result<(), String> {
             }
         }
     }
-    if !path.starts_with('/') || path.len() > 512 || path.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(format!("scope {scope:?}: the path prefix must start with / and contain no spaces"));
+    if !path.starts_with('/')
+        || path.len() > 512
+        || path.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
+        return Err(format!(
+            "scope {scope:?}: the path prefix must start with / and contain no spaces"
+        ));
     }
     Ok(())
 }
@@ -39,7 +46,9 @@ mod tests {
         for ok in ["GET:/", "GET,HEAD:/v1/reports", "*:/admin", "DELETE:/v1/x/"] {
             assert_eq!(validate(ok), Ok(()), "{ok}");
         }
-        for bad in ["admin", "GET", "get:/", "GET:v1", "GET:/a b", "FETCH:/", ":/", "GET,:/"] {
+        for bad in [
+            "admin", "GET", "get:/", "GET:v1", "GET:/a b", "FETCH:/", ":/", "GET,:/",
+        ] {
             assert!(validate(bad).is_err(), "{bad}");
         }
     }

@@ -67,7 +67,8 @@ impl KeyRow {
 
     /// Whether this is an admin key of the control plane.
     pub fn is_admin(&self) -> bool {
-        self.client_id == ADMIN_CLIENT_ID && self.scope_list().iter().any(|s| s == crate::scope::ADMIN)
+        self.client_id == ADMIN_CLIENT_ID
+            && self.scope_list().iter().any(|s| s == crate::scope::ADMIN)
     }
 }
 
@@ -190,12 +191,14 @@ pub async fn list_clients(
 /// Returns false if there was no such live client.
 pub async fn delete_client(pool: &AnyPool, client_id: &str, now_ms: i64) -> sqlx::Result<bool> {
     let mut tx = pool.begin().await?;
-    let deleted = sqlx::query("update client set deleted_at = $1 where client_id = $2 and deleted_at is null")
-        .bind(now_ms / 1000)
-        .bind(client_id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+    let deleted = sqlx::query(
+        "update client set deleted_at = $1 where client_id = $2 and deleted_at is null",
+    )
+    .bind(now_ms / 1000)
+    .bind(client_id)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
     if deleted == 0 {
         return Ok(false);
     }
@@ -242,22 +245,30 @@ pub async fn insert_key(pool: &AnyPool, key: &NewKey, now_ms: i64) -> sqlx::Resu
 
 /// One key by id.
 pub async fn get_key(pool: &AnyPool, key_id: &str) -> sqlx::Result<Option<KeyRow>> {
-    sqlx::query_as(&format!("select {KEY_COLUMNS} from api_key where key_id = $1"))
-        .bind(key_id)
-        .fetch_optional(pool)
-        .await
+    sqlx::query_as(&format!(
+        "select {KEY_COLUMNS} from api_key where key_id = $1"
+    ))
+    .bind(key_id)
+    .fetch_optional(pool)
+    .await
 }
 
 /// One key by the hash of its text (how presented keys are found).
 pub async fn find_key_by_hash(pool: &AnyPool, key_hash: &str) -> sqlx::Result<Option<KeyRow>> {
-    sqlx::query_as(&format!("select {KEY_COLUMNS} from api_key where key_hash = $1"))
-        .bind(key_hash)
-        .fetch_optional(pool)
-        .await
+    sqlx::query_as(&format!(
+        "select {KEY_COLUMNS} from api_key where key_hash = $1"
+    ))
+    .bind(key_hash)
+    .fetch_optional(pool)
+    .await
 }
 
 /// A client's keys, optionally of one environment, newest first.
-pub async fn list_keys(pool: &AnyPool, client_id: &str, env: Option<&str>) -> sqlx::Result<Vec<KeyRow>> {
+pub async fn list_keys(
+    pool: &AnyPool,
+    client_id: &str,
+    env: Option<&str>,
+) -> sqlx::Result<Vec<KeyRow>> {
     sqlx::query_as(&format!(
         "select {KEY_COLUMNS} from api_key where client_id = $1 and ($2 is null or env = $2) \
          order by created_at desc, key_id"
@@ -287,10 +298,14 @@ pub async fn revoke_key(pool: &AnyPool, key_id: &str, now_ms: i64) -> sqlx::Resu
             }
             Some(row)
         }
-        None => sqlx::query_as(&format!("select {KEY_COLUMNS} from api_key where key_id = $1"))
+        None => {
+            sqlx::query_as(&format!(
+                "select {KEY_COLUMNS} from api_key where key_id = $1"
+            ))
             .bind(key_id)
             .fetch_optional(&mut *tx)
-            .await?,
+            .await?
+        }
     };
     tx.commit().await?;
     Ok(row)
@@ -321,7 +336,10 @@ pub async fn keys_by_id(pool: &AnyPool, key_ids: &[&str]) -> sqlx::Result<Vec<Ke
     if key_ids.is_empty() {
         return Ok(Vec::new());
     }
-    let sql = format!("select {KEY_COLUMNS} from api_key where key_id in ({})", placeholders(1, key_ids.len()));
+    let sql = format!(
+        "select {KEY_COLUMNS} from api_key where key_id in ({})",
+        placeholders(1, key_ids.len())
+    );
     let mut query = sqlx::query_as::<_, KeyRow>(&sql);
     for id in key_ids {
         query = query.bind(*id);
@@ -338,7 +356,10 @@ pub async fn complete_outbox(
 ) -> sqlx::Result<()> {
     let mut tx = pool.begin().await?;
     for chunk in outbox_ids.chunks(500) {
-        let sql = format!("delete from outbox where outbox_id in ({})", placeholders(1, chunk.len()));
+        let sql = format!(
+            "delete from outbox where outbox_id in ({})",
+            placeholders(1, chunk.len())
+        );
         let mut query = sqlx::query(&sql);
         for id in chunk {
             query = query.bind(*id);
@@ -346,18 +367,25 @@ pub async fn complete_outbox(
         query.execute(&mut *tx).await?;
     }
     for (key_id, rev) in published {
-        sqlx::query("update api_key set published_rev = $1 where key_id = $2 and published_rev < $1")
-            .bind(*rev)
-            .bind(key_id)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "update api_key set published_rev = $1 where key_id = $2 and published_rev < $1",
+        )
+        .bind(*rev)
+        .bind(key_id)
+        .execute(&mut *tx)
+        .await?;
     }
     record_publish_result(&mut tx, now_ms, None).await?;
     tx.commit().await
 }
 
 /// Schedules failed entries for a retry and records the error.
-pub async fn fail_outbox(pool: &AnyPool, entries: &[(i64, i64)], error: &str, now_ms: i64) -> sqlx::Result<()> {
+pub async fn fail_outbox(
+    pool: &AnyPool,
+    entries: &[(i64, i64)],
+    error: &str,
+    now_ms: i64,
+) -> sqlx::Result<()> {
     let mut tx = pool.begin().await?;
     for (outbox_id, next_attempt_ms) in entries {
         sqlx::query(
@@ -373,7 +401,11 @@ pub async fn fail_outbox(pool: &AnyPool, entries: &[(i64, i64)], error: &str, no
     tx.commit().await
 }
 
-async fn record_publish_result(tx: &mut Transaction<'_, Any>, now_ms: i64, error: Option<&str>) -> sqlx::Result<()> {
+async fn record_publish_result(
+    tx: &mut Transaction<'_, Any>,
+    now_ms: i64,
+    error: Option<&str>,
+) -> sqlx::Result<()> {
     let sql = if error.is_none() {
         "insert into publish_state (name, last_success_ms) values ('kv', $1) \
          on conflict (name) do update set last_success_ms = $1"
@@ -382,18 +414,25 @@ async fn record_publish_result(tx: &mut Transaction<'_, Any>, now_ms: i64, error
          on conflict (name) do update set last_error = $2, last_error_ms = $1"
     };
     let query = sqlx::query(sql).bind(now_ms);
-    let query = if error.is_some() { query.bind(error) } else { query };
+    let query = if error.is_some() {
+        query.bind(error)
+    } else {
+        query
+    };
     query.execute(&mut **tx).await.map(drop)
 }
 
 /// Pending entries and the last publish outcome.
 pub async fn publish_status(pool: &AnyPool) -> sqlx::Result<PublishStatus> {
     let (pending, oldest): (i64, Option<i64>) =
-        sqlx::query_as("select count(*), min(created_at_ms) from outbox").fetch_one(pool).await?;
-    let state: Option<AnyRow> =
-        sqlx::query("select last_success_ms, last_error, last_error_ms from publish_state where name = 'kv'")
-            .fetch_optional(pool)
+        sqlx::query_as("select count(*), min(created_at_ms) from outbox")
+            .fetch_one(pool)
             .await?;
+    let state: Option<AnyRow> = sqlx::query(
+        "select last_success_ms, last_error, last_error_ms from publish_state where name = 'kv'",
+    )
+    .fetch_optional(pool)
+    .await?;
     let mut status = PublishStatus {
         pending,
         oldest_pending_ms: oldest,
@@ -409,7 +448,10 @@ pub async fn publish_status(pool: &AnyPool) -> sqlx::Result<PublishStatus> {
 }
 
 fn placeholders(first: usize, count: usize) -> String {
-    (first..first + count).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+    (first..first + count)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Whether an error is a unique-constraint violation (a client-visible conflict).

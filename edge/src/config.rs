@@ -35,9 +35,15 @@ impl EdgeConfig {
     pub fn parse(var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let environments = var("ENVIRONMENTS").unwrap_or_else(|| "live,test".to_owned());
         let mut origins = BTreeMap::new();
-        for env in environments.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        for env in environments
+            .split(',')
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+        {
             if !shared::key::is_valid_environment(env) {
-                return Err(ConfigError(format!("ENVIRONMENTS: invalid environment name {env:?}")));
+                return Err(ConfigError(format!(
+                    "ENVIRONMENTS: invalid environment name {env:?}"
+                )));
             }
             let name = format!("ORIGIN_{}", env.to_ascii_uppercase());
             if let Some(origin) = var(&name) {
@@ -49,7 +55,9 @@ impl EdgeConfig {
             }
         }
         if origins.is_empty() {
-            return Err(ConfigError("no origin configured: set ORIGIN_LIVE (and ORIGIN_TEST)".to_owned()));
+            return Err(ConfigError(
+                "no origin configured: set ORIGIN_LIVE (and ORIGIN_TEST)".to_owned(),
+            ));
         }
         Ok(Self {
             origins,
@@ -60,7 +68,11 @@ impl EdgeConfig {
     }
 }
 
-fn flag(var: &impl Fn(&str) -> Option<String>, name: &str, default: bool) -> Result<bool, ConfigError> {
+fn flag(
+    var: &impl Fn(&str) -> Option<String>,
+    name: &str,
+    default: bool,
+) -> Result<bool, ConfigError> {
     match var(name).as_deref().map(str::trim) {
         None | Some("") => Ok(default),
         Some("true" | "1" | "yes") => Ok(true),
@@ -74,7 +86,11 @@ mod tests {
     use super::*;
 
     fn parse(vars: &[(&str, &str)]) -> Result<EdgeConfig, ConfigError> {
-        EdgeConfig::parse(|name| vars.iter().find(|(n, _)| *n == name).map(|(_, v)| (*v).to_owned()))
+        EdgeConfig::parse(|name| {
+            vars.iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| (*v).to_owned())
+        })
     }
 
     #[test]
@@ -102,9 +118,15 @@ mod tests {
     #[test]
     fn clear_errors() {
         assert!(parse(&[]).unwrap_err().0.contains("ORIGIN_LIVE"));
-        assert!(parse(&[("ORIGIN_LIVE", "ftp://x")]).unwrap_err().0.starts_with("ORIGIN_LIVE"));
+        assert!(parse(&[("ORIGIN_LIVE", "ftp://x")])
+            .unwrap_err()
+            .0
+            .starts_with("ORIGIN_LIVE"));
         let bad_flag = parse(&[("ORIGIN_LIVE", "https://x"), ("REQUIRE_HTTPS", "maybe")]);
         assert!(bad_flag.unwrap_err().0.starts_with("REQUIRE_HTTPS"));
-        assert!(parse(&[("ENVIRONMENTS", "Live")]).unwrap_err().0.starts_with("ENVIRONMENTS"));
+        assert!(parse(&[("ENVIRONMENTS", "Live")])
+            .unwrap_err()
+            .0
+            .starts_with("ENVIRONMENTS"));
     }
 }

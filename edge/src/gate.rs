@@ -78,7 +78,8 @@ impl Rejection {
 
     /// The JSON body: `{"error":{"code":…,"message":…}}`.
     pub fn body(self) -> String {
-        serde_json::json!({ "error": { "code": self.code(), "message": self.message() } }).to_string()
+        serde_json::json!({ "error": { "code": self.code(), "message": self.message() } })
+            .to_string()
     }
 
     /// The `WWW-Authenticate` challenge for 401s (RFC 6750 §3).
@@ -146,18 +147,28 @@ pub fn is_reserved_header(name: &str) -> bool {
 
 /// Decides on a static key given what KV holds under its hash (`None`: no
 /// record). `now` is Unix seconds.
-pub fn check_static_key(key: &AccessKey, record: Option<&str>, now: i64) -> Result<VerifiedCaller, Rejection> {
+pub fn check_static_key(
+    key: &AccessKey,
+    record: Option<&str>,
+    now: i64,
+) -> Result<VerifiedCaller, Rejection> {
     let record = record.ok_or(Rejection::InvalidCredential)?;
     let record = StaticKeyRecord::decode(record).map_err(|_| Rejection::Unavailable)?;
     // The hash already binds record and key; these checks catch a record
     // written under the wrong name, which would be our bug, not the caller's.
-    if record.key_id != key.key_id() || record.env != key.environment() || record.key_type != key.key_type() {
+    if record.key_id != key.key_id()
+        || record.env != key.environment()
+        || record.key_type != key.key_type()
+    {
         return Err(Rejection::InvalidCredential);
     }
     if record.revoked_at.is_some() {
         return Err(Rejection::Revoked);
     }
-    if record.expires_at.is_some_and(|expires_at| expires_at <= now) {
+    if record
+        .expires_at
+        .is_some_and(|expires_at| expires_at <= now)
+    {
         return Err(Rejection::Expired);
     }
     Ok(VerifiedCaller {
@@ -205,18 +216,30 @@ mod tests {
     #[test]
     fn refusals_in_order() {
         let key = key("live");
-        assert_eq!(check_static_key(&key, None, 0), Err(Rejection::InvalidCredential));
-        assert_eq!(check_static_key(&key, Some("{"), 0), Err(Rejection::Unavailable));
+        assert_eq!(
+            check_static_key(&key, None, 0),
+            Err(Rejection::InvalidCredential)
+        );
+        assert_eq!(
+            check_static_key(&key, Some("{"), 0),
+            Err(Rejection::Unavailable)
+        );
 
         let mut revoked = record_for(&key);
         revoked.revoked_at = Some(5);
         revoked.expires_at = Some(1);
-        assert_eq!(check_static_key(&key, Some(&revoked.encode()), 10), Err(Rejection::Revoked));
+        assert_eq!(
+            check_static_key(&key, Some(&revoked.encode()), 10),
+            Err(Rejection::Revoked)
+        );
 
         let mut expiring = record_for(&key);
         expiring.expires_at = Some(10);
         assert!(check_static_key(&key, Some(&expiring.encode()), 9).is_ok());
-        assert_eq!(check_static_key(&key, Some(&expiring.encode()), 10), Err(Rejection::Expired));
+        assert_eq!(
+            check_static_key(&key, Some(&expiring.encode()), 10),
+            Err(Rejection::Expired)
+        );
 
         let mut other_env = record_for(&key);
         other_env.env = "test".to_owned();
@@ -237,7 +260,10 @@ mod tests {
             Rejection::MissingCredential.www_authenticate().as_deref(),
             Some(r#"Bearer realm="keygate""#)
         );
-        assert!(Rejection::Expired.www_authenticate().unwrap().contains(r#"error="invalid_token""#));
+        assert!(Rejection::Expired
+            .www_authenticate()
+            .unwrap()
+            .contains(r#"error="invalid_token""#));
         assert_eq!(Rejection::WrongEnvironment.www_authenticate(), None);
     }
 

@@ -14,8 +14,8 @@ use shared::key::AccessKey;
 use shared::record::static_key_kv_name;
 use wasm_bindgen::JsValue;
 use worker::{
-    console_log, event, Context, Date, Env, Fetch, Headers, Method, Request, RequestInit, RequestRedirect, Response,
-    Url,
+    console_log, event, Context, Date, Env, Fetch, Headers, Method, Request, RequestInit,
+    RequestRedirect, Response, Url,
 };
 
 use crate::config::EdgeConfig;
@@ -33,28 +33,42 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
 }
 
 async fn handle(req: Request, env: &Env) -> Result<Response, Rejection> {
-    let config = EdgeConfig::parse(|name| env.var(name).ok().map(|v| v.to_string())).map_err(|e| {
-        console_log!("keygate: configuration error: {e}");
-        Rejection::Misconfigured
-    })?;
+    let config =
+        EdgeConfig::parse(|name| env.var(name).ok().map(|v| v.to_string())).map_err(|e| {
+            console_log!("keygate: configuration error: {e}");
+            Rejection::Misconfigured
+        })?;
     let url = req.url().map_err(|_| Rejection::Misconfigured)?;
     if config.require_https && url.scheme() != "https" {
         return Err(Rejection::HttpsRequired);
     }
 
     let authorization = req.headers().get("authorization").ok().flatten();
-    let apikey = if config.allow_query_param { query_value(&url, "apikey") } else { None };
+    let apikey = if config.allow_query_param {
+        query_value(&url, "apikey")
+    } else {
+        None
+    };
     let presented = credential::extract(authorization.as_deref(), apikey.as_deref())
-        .map_err(|e| reject(Rejection::MalformedCredential(e), "credential extraction", None))?
+        .map_err(|e| {
+            reject(
+                Rejection::MalformedCredential(e),
+                "credential extraction",
+                None,
+            )
+        })?
         .ok_or(Rejection::MissingCredential)?;
 
     let key = AccessKey::parse(&presented.text)
         .map_err(|e| reject(Rejection::MalformedCredential(e), "key format", None))?;
     let caller = verify_static(&key, env).await?;
-    let origin = config
-        .origins
-        .get(&caller.env)
-        .ok_or_else(|| reject(Rejection::WrongEnvironment, "no origin for env", Some(&caller.key_id)))?;
+    let origin = config.origins.get(&caller.env).ok_or_else(|| {
+        reject(
+            Rejection::WrongEnvironment,
+            "no origin for env",
+            Some(&caller.key_id),
+        )
+    })?;
     forward(req, &url, origin, &caller, &presented, &config).await
 }
 
@@ -66,9 +80,16 @@ async fn verify_static(key: &AccessKey, env: &Env) -> Result<VerifiedCaller, Rej
         .get(&static_key_kv_name(&key.hash()))
         .text()
         .await
-        .map_err(|e| reject(Rejection::Unavailable, &format!("KV read failed: {e}"), Some(key.key_id())))?;
+        .map_err(|e| {
+            reject(
+                Rejection::Unavailable,
+                &format!("KV read failed: {e}"),
+                Some(key.key_id()),
+            )
+        })?;
     let now = (Date::now().as_millis() / 1000) as i64;
-    gate::check_static_key(key, record.as_deref(), now).map_err(|r| reject(r, "static key", Some(key.key_id())))
+    gate::check_static_key(key, record.as_deref(), now)
+        .map_err(|r| reject(r, "static key", Some(key.key_id())))
 }
 
 /// Logs why a request was refused (the logs get the reason and key id; the
@@ -77,7 +98,11 @@ fn reject(rejection: Rejection, context: &str, key_id: Option<&str>) -> Rejectio
     console_log!(
         "keygate: refused {} ({context}{}{})",
         rejection.code(),
-        if let Rejection::MalformedCredential(e) = rejection { format!(": {e}") } else { String::new() },
+        if let Rejection::MalformedCredential(e) = rejection {
+            format!(": {e}")
+        } else {
+            String::new()
+        },
         key_id.map(|k| format!(", key {k}")).unwrap_or_default()
     );
     rejection
@@ -146,7 +171,9 @@ async fn forward(
 }
 
 fn query_value(url: &Url, name: &str) -> Option<String> {
-    url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+    url.query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
 }
 
 /// Removes every `name=…` pair from a raw query string, leaving the other

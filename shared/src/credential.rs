@@ -43,7 +43,10 @@ impl core::fmt::Debug for Presented {
 /// Extracts the credential from the `Authorization` header value and the
 /// `apikey` query parameter (pass `None` when query credentials are disabled).
 /// `Ok(None)` means no credential was presented.
-pub fn extract(authorization: Option<&str>, apikey: Option<&str>) -> Result<Option<Presented>, Error> {
+pub fn extract(
+    authorization: Option<&str>,
+    apikey: Option<&str>,
+) -> Result<Option<Presented>, Error> {
     let from_header = authorization.map(from_authorization).transpose()?;
     let from_query = apikey
         .map(|value| {
@@ -57,7 +60,9 @@ pub fn extract(authorization: Option<&str>, apikey: Option<&str>) -> Result<Opti
         })
         .transpose()?;
     match (from_header, from_query) {
-        (Some(header), Some(query)) if header.text != query.text => Err(Error::ConflictingCredentials),
+        (Some(header), Some(query)) if header.text != query.text => {
+            Err(Error::ConflictingCredentials)
+        }
         (Some(header), _) => Ok(Some(header)),
         (None, query) => Ok(query),
     }
@@ -103,14 +108,29 @@ mod tests {
 
     #[test]
     fn bearer_basic_and_query() {
-        assert_eq!(text(extract(Some("Bearer abc"), None)), Some(("abc".into(), Source::Bearer)));
-        assert_eq!(text(extract(Some("bearer  abc"), None)), Some(("abc".into(), Source::Bearer)));
+        assert_eq!(
+            text(extract(Some("Bearer abc"), None)),
+            Some(("abc".into(), Source::Bearer))
+        );
+        assert_eq!(
+            text(extract(Some("bearer  abc"), None)),
+            Some(("abc".into(), Source::Bearer))
+        );
         let basic = format!("Basic {}", b64::encode_standard(b"abc:"));
-        assert_eq!(text(extract(Some(&basic), None)), Some(("abc".into(), Source::Basic)));
-        assert_eq!(text(extract(None, Some("abc"))), Some(("abc".into(), Source::Query)));
+        assert_eq!(
+            text(extract(Some(&basic), None)),
+            Some(("abc".into(), Source::Basic))
+        );
+        assert_eq!(
+            text(extract(None, Some("abc"))),
+            Some(("abc".into(), Source::Query))
+        );
         assert_eq!(text(extract(None, None)), None);
         // The same credential twice is not a conflict.
-        assert_eq!(text(extract(Some("Bearer abc"), Some("abc"))), Some(("abc".into(), Source::Bearer)));
+        assert_eq!(
+            text(extract(Some("Bearer abc"), Some("abc"))),
+            Some(("abc".into(), Source::Bearer))
+        );
     }
 
     #[test]
@@ -126,10 +146,18 @@ mod tests {
             (Some(no_colon.as_str()), None, Error::BasicCredential),
             (Some(empty_user.as_str()), None, Error::BasicCredential),
             (Some("Basic !!!!"), None, Error::BasicCredential),
-            (Some("Bearer abc"), Some("abd"), Error::ConflictingCredentials),
+            (
+                Some("Bearer abc"),
+                Some("abd"),
+                Error::ConflictingCredentials,
+            ),
         ];
         for (authorization, apikey, expected) in cases {
-            assert_eq!(extract(authorization, apikey), Err(expected), "{authorization:?}");
+            assert_eq!(
+                extract(authorization, apikey),
+                Err(expected),
+                "{authorization:?}"
+            );
         }
         let huge = format!("Bearer {}", "a".repeat(MAX_HEADER_LEN));
         assert_eq!(extract(Some(&huge), None), Err(Error::HeaderTooLong));

@@ -92,7 +92,9 @@ pub fn is_valid_environment(env: &str) -> bool {
     !bytes.is_empty()
         && bytes.len() <= 16
         && bytes[0].is_ascii_lowercase()
-        && bytes.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && bytes
+            .iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
 }
 
 /// Whether `id` is a valid key id: exactly 17 base62 digits that decode to 12 bytes.
@@ -272,7 +274,10 @@ mod tests {
 
     #[test]
     fn formats_and_parses_both_types() {
-        for (key_type, tag, len) in [(KeyType::Secret, "sk", 78), (KeyType::Publishable, "pk", 68)] {
+        for (key_type, tag, len) in [
+            (KeyType::Secret, "sk", 78),
+            (KeyType::Publishable, "pk", 68),
+        ] {
             let key = sample(key_type, "live");
             let text = key.expose();
             assert!(text.starts_with(&format!("kg_{tag}_live_")), "{text}");

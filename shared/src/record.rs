@@ -103,7 +103,10 @@ mod tests {
         let future = record().encode().replace("\"v\":1", "\"v\":2");
         assert_eq!(StaticKeyRecord::decode(&future), Err(Error::RecordVersion));
         assert_eq!(StaticKeyRecord::decode("{"), Err(Error::RecordMalformed));
-        assert_eq!(StaticKeyRecord::decode(r#"{"v":1}"#), Err(Error::RecordMalformed));
+        assert_eq!(
+            StaticKeyRecord::decode(r#"{"v":1}"#),
+            Err(Error::RecordMalformed)
+        );
     }
 
     #[test]

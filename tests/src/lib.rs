@@ -1,0 +1,291 @@
+//! A harness that runs the real stack on free ports: the demo origins and
+//! the edge worker in workerd (both Node processes) and the `keygate` control
+//! plane on a fresh SQLite file, wired exactly as `make dev` wires them.
+//!
+//! Every process runs in its own process group and is stopped (TERM, then
+//! KILL) when its [`Proc`] drops, so a failing or panicking test leaves
+//! nothing running. Logs go to files in the stack's temporary folder and are
+//! printed when a process fails to start.
+
+use std::{
+    io::{BufRead, BufReader},
+    net::TcpListener,
+    os::unix::process::CommandExt,
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    sync::mpsc,
+    time::{Duration, Instant},
+};
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
+}
+
+/// The `keygate` binary (`KEYGATE_BIN`, else the workspace's debug build).
+pub fn keygate_bin() -> PathBuf {
+    let path = std::env::var_os("KEYGATE_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            let target = std::env::var_os("CARGO_TARGET_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| repo_root().join("target"));
+            target.join("debug/keygate")
+        });
+    assert!(
+        path.exists(),
+        "{} not found: run `cargo build --bin keygate` (make test does)",
+        path.display()
+    );
+    path
+}
+
+/// A child process stopped, with its whole group, on drop.
+#[derive(Debug)]
+pub struct Proc {
+    name: String,
+    child: Child,
+    log: PathBuf,
+}
+
+impl Proc {
+    /// Starts `command` in its own process group, stderr to `<dir>/<name>.log`.
+    pub fn spawn(name: &str, mut command: Command, dir: &Path) -> Self {
+        let log = dir.join(format!("{name}.log"));
+        let stderr = std::fs::File::create(&log).expect("create log file");
+        command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(stderr)
+            .process_group(0);
+        let child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
+        Self {
+            name: name.to_owned(),
+            child,
+            log,
+        }
+    }
+
+    /// Waits for the `READY …` line on stdout and returns it.
+    pub fn wait_ready(&mut self, timeout: Duration) -> String {
+        let stdout = self.child.stdout.take().expect("stdout is piped");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if line.starts_with("READY") {
+                    let _ = tx.send(line);
+                }
+            }
+        });
+        rx.recv_timeout(timeout).unwrap_or_else(|_| {
+            panic!(
+                "{} did not become ready in {timeout:?}; log:\n{}",
+                self.name,
+                self.log_text()
+            )
+        })
+    }
+
+    /// The process's stderr so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill")
+            .args(["-TERM", "--", &group])
+            .stderr(Stdio::null())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        // Whatever is left of the group (workerd under node, say) goes too.
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &group])
+            .stderr(Stdio::null())
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+/// A free TCP port on 127.0.0.1 (for processes that cannot report their own).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("bind 127.0.0.1:0")
+        .port()
+}
+
+/// Pulls `name=value` out of a READY line.
+fn ready_field(line: &str, name: &str) -> String {
+    line.split_whitespace()
+        .find_map(|field| field.strip_prefix(&format!("{name}=")))
+        .unwrap_or_else(|| panic!("no {name}= in {line:?}"))
+        .to_owned()
+}
+
+/// The running stack. Fields drop in order: control plane, edge, origin.
+#[derive(Debug)]
+pub struct Stack {
+    /// Control-plane base URL.
+    pub control_plane: String,
+    /// Edge base URL.
+    pub edge: String,
+    /// The bootstrapped admin key.
+    pub admin_key: String,
+    /// Temporary folder with the database and logs.
+    pub dir: PathBuf,
+    cp: Proc,
+    _edge: Proc,
+    _origin: Proc,
+}
+
+impl Stack {
+    /// Starts origins, edge and control plane on free ports.
+    pub fn start(name: &str) -> Self {
+        let root = repo_root();
+        let script = root.join("edge/build/index.js");
+        assert!(
+            script.exists(),
+            "{} missing: build the worker first (make test does)",
+            script.display()
+        );
+        let dir = std::env::temp_dir().join(format!("keygate-e2e-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create temp dir");
+
+        let mut origin_cmd = Command::new("node");
+        origin_cmd.current_dir(&root).args([
+            "dev/demo-origin.mjs",
+            "--live-port",
+            "0",
+            "--test-port",
+            "0",
+        ]);
+        let mut origin = Proc::spawn("origin", origin_cmd, &dir);
+        let ready = origin.wait_ready(Duration::from_secs(30));
+        let (live, test) = (ready_field(&ready, "live"), ready_field(&ready, "test"));
+
+        let mut edge_cmd = Command::new("node");
+        edge_cmd.current_dir(&root).args([
+            "dev/edge-host.mjs",
+            "--port",
+            "0",
+            "--kv-api-port",
+            "0",
+        ]);
+        edge_cmd.args([
+            "--var",
+            &format!("ORIGIN_LIVE={live}"),
+            "--var",
+            &format!("ORIGIN_TEST={test}"),
+        ]);
+        edge_cmd.args(["--var", "REQUIRE_HTTPS=false"]);
+        let mut edge = Proc::spawn("edge", edge_cmd, &dir);
+        let ready = edge.wait_ready(Duration::from_secs(60));
+        let (edge_url, kv_api) = (ready_field(&ready, "edge"), ready_field(&ready, "kv_api"));
+
+        let database_url = format!("sqlite://{}", dir.join("keygate.db").display());
+        let admin_file = dir.join("admin-key");
+        let status = Command::new(keygate_bin())
+            .args(["admin-key", "create", "--out"])
+            .arg(&admin_file)
+            .env("DATABASE_URL", &database_url)
+            .stdout(Stdio::null())
+            .status()
+            .expect("run keygate admin-key create");
+        assert!(status.success(), "keygate admin-key create failed");
+        let admin_key = std::fs::read_to_string(&admin_file)
+            .expect("admin key file")
+            .trim()
+            .to_owned();
+
+        let port = free_port();
+        let mut cp_cmd = Command::new(keygate_bin());
+        cp_cmd
+            .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+            .env("DATABASE_URL", &database_url)
+            .env("CF_API_BASE_URL", format!("{kv_api}/client/v4"))
+            .env("CF_ACCOUNT_ID", "local-account")
+            .env("CF_KV_NAMESPACE_ID", "local-namespace")
+            .env("CF_API_TOKEN", "local-dev-token")
+            .env("RUST_LOG", "control_plane=debug");
+        let cp = Proc::spawn("control-plane", cp_cmd, &dir);
+        let control_plane = format!("http://127.0.0.1:{port}");
+        wait_listening(
+            &format!("{control_plane}/healthz"),
+            Duration::from_secs(30),
+            &cp,
+        );
+
+        Self {
+            control_plane,
+            edge: edge_url,
+            admin_key,
+            dir,
+            cp,
+            _edge: edge,
+            _origin: origin,
+        }
+    }
+
+    /// Runs the `keygate` CLI against this stack with `--json` and parses its output.
+    pub fn cli_json(&self, args: &[&str]) -> serde_json::Value {
+        let output = Command::new(keygate_bin())
+            .arg("--json")
+            .args(args)
+            .env("KEYGATE_URL", &self.control_plane)
+            .env("KEYGATE_ADMIN_KEY", &self.admin_key)
+            .output()
+            .expect("run keygate");
+        assert!(
+            output.status.success(),
+            "keygate {args:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+            panic!(
+                "keygate {args:?} printed no JSON ({e}): {}",
+                String::from_utf8_lossy(&output.stdout)
+            )
+        })
+    }
+
+    /// The control plane's log so far (to check what it did and did not log).
+    pub fn control_plane_log(&self) -> String {
+        self.cp.log_text()
+    }
+}
+
+fn wait_listening(url: &str, timeout: Duration, proc: &Proc) {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        let ok = std::net::TcpStream::connect_timeout(
+            &url.trim_start_matches("http://")
+                .split('/')
+                .next()
+                .unwrap_or_default()
+                .parse()
+                .expect("socket address"),
+            Duration::from_millis(200),
+        )
+        .is_ok();
+        if ok {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("{url} not up in {timeout:?}; log:\n{}", proc.log_text());
+}
