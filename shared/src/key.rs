@@ -204,6 +204,17 @@ impl AccessKey {
         &self.text[start..start + KEY_ID_LEN]
     }
 
+    /// The 256-bit secret of a secret key (the seed material of its Ed25519
+    /// pair); `None` for publishable keys.
+    #[cfg(feature = "mint")]
+    pub(crate) fn secret_bytes(&self) -> Option<[u8; 32]> {
+        if self.key_type != KeyType::Secret {
+            return None;
+        }
+        let start = PREFIX.len() + 3 + self.env_len + 1 + KEY_ID_LEN + 1;
+        base62::decode::<32>(&self.text[start..start + base62::encoded_len(32)])
+    }
+
     /// The SHA-256 by which the key is stored and looked up.
     pub fn hash(&self) -> KeyHash {
         KeyHash::of(&self.text)

@@ -25,7 +25,13 @@ pub mod b64;
 pub mod base62;
 pub mod credential;
 pub mod error;
+mod json;
+pub mod jwk;
+pub mod jwt;
 pub mod key;
+pub mod mac;
 pub mod record;
+#[cfg(feature = "mint")]
+pub mod signing;
 
 pub use error::Error;

@@ -1,0 +1,283 @@
+//! Compact JWS tokens signed with Ed25519 (RFC 7515, RFC 8037, RFC 9864),
+//! verified in a fixed order that never trusts a byte before it is checked:
+//!
+//! 1. size cap on the raw token;
+//! 2. exactly three segments;
+//! 3. strict base64url on every segment (no padding, canonical trailing bits);
+//! 4. header: a JSON object with unique members; no `crit`, no embedded or
+//!    referenced keys (`jwk`, `jku`, `x5u`, `x5c`, `x5t`, `x5t#S256`), no
+//!    nested, unencoded or encrypted forms (`cty`, `b64`, `enc`, `zip`);
+//!    `alg` exactly `EdDSA` or `Ed25519`; `typ`, if present, `at+jwt` or `JWT`;
+//!    `kid` a keygate key id; the signature exactly 64 bytes.
+//!    This is [`Unverified::parse`]; the caller then looks the key up by
+//!    [`Unverified::kid`] (in KV, asynchronously), and only then
+//! 5. the signature ([`Unverified::verify`]): canonical S, no weak keys;
+//! 6. the claims, only now decoded: `exp` and `iat` required, `nbf` honoured,
+//!    all with the allowed skew; the lifetime `exp - iat` capped; `iat` not in
+//!    the future; `aud` must contain the expected audience; `iss` and `sub`
+//!    must both be the key's client.
+//!
+//! Time is an argument: this module reads no clock.
+
+use serde_json::Value;
+
+use crate::{
+    b64,
+    json::{StrictError, StrictObject},
+    jwk::VerificationKey,
+    key::is_valid_key_id,
+    Error,
+};
+
+/// Tokens longer than this are refused before any decoding.
+pub const MAX_TOKEN_LEN: usize = 4096;
+
+/// What the claims must satisfy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyOptions {
+    /// The audience `aud` must contain (the edge's public URL); `None` skips
+    /// the check (offline inspection only).
+    pub audience: Option<String>,
+    /// The client `iss` and `sub` must both equal (the key's client).
+    pub client_id: Option<String>,
+    /// Largest accepted `exp - iat`, seconds.
+    pub max_lifetime: i64,
+    /// Allowed clock skew, seconds.
+    pub skew: i64,
+}
+
+impl Default for VerifyOptions {
+    fn default() -> Self {
+        Self {
+            audience: None,
+            client_id: None,
+            max_lifetime: 3600,
+            skew: 60,
+        }
+    }
+}
+
+/// A token whose form and header have been checked, but not its signature.
+/// It exposes only what is needed to find the key, and `verify`.
+#[derive(Debug, Clone)]
+pub struct Unverified<'a> {
+    signing_input: &'a str,
+    payload: Vec<u8>,
+    signature: Vec<u8>,
+    kid: String,
+    alg: String,
+}
+
+impl<'a> Unverified<'a> {
+    /// Steps 1 to 4.
+    pub fn parse(token: &'a str) -> Result<Self, Error> {
+        if token.len() > MAX_TOKEN_LEN {
+            return Err(Error::TokenTooLong);
+        }
+        let mut segments = token.split('.');
+        let (Some(header), Some(payload), Some(signature), None) = (
+            segments.next(),
+            segments.next(),
+            segments.next(),
+            segments.next(),
+        ) else {
+            return Err(Error::TokenSegments);
+        };
+        let header = b64::decode_url(header).ok_or(Error::TokenBase64)?;
+        let payload = b64::decode_url(payload).ok_or(Error::TokenBase64)?;
+        let signature = b64::decode_url(signature).ok_or(Error::TokenBase64)?;
+
+        let header = StrictObject::parse(&header).map_err(|e| match e {
+            StrictError::Duplicate => Error::TokenDuplicateMember,
+            StrictError::Malformed => Error::TokenHeader,
+        })?;
+        for name in header.names() {
+            match name {
+                "crit" => return Err(Error::TokenCritical),
+                "jwk" | "jku" | "x5u" | "x5c" | "x5t" | "x5t#S256" => {
+                    return Err(Error::TokenEmbeddedKey)
+                }
+                "cty" | "b64" | "enc" | "zip" => return Err(Error::TokenUnsupportedForm),
+                _ => {}
+            }
+        }
+        let alg = match header.get("alg") {
+            Some(Value::String(alg)) if alg == "EdDSA" || alg == "Ed25519" => alg.clone(),
+            _ => return Err(Error::TokenAlgorithm),
+        };
+        match header.get("typ") {
+            None => {}
+            Some(Value::String(typ)) if typ == "at+jwt" || typ == "JWT" => {}
+            Some(_) => return Err(Error::TokenType),
+        }
+        let kid = match header.get("kid") {
+            Some(Value::String(kid)) if is_valid_key_id(kid) => kid.clone(),
+            _ => return Err(Error::TokenKeyId),
+        };
+        if signature.len() != 64 {
+            return Err(Error::TokenSignatureLength);
+        }
+        let signing_input = &token[..token.rfind('.').unwrap_or(0)];
+        Ok(Self {
+            signing_input,
+            payload,
+            signature,
+            kid,
+            alg,
+        })
+    }
+
+    /// The key id to look the verification key up by.
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    /// Steps 5 and 6, at time `now` (Unix seconds).
+    pub fn verify(
+        self,
+        key: &VerificationKey,
+        options: &VerifyOptions,
+        now: i64,
+    ) -> Result<VerifiedToken, Error> {
+        key.verify(self.signing_input.as_bytes(), &self.signature)?;
+        let claims = Claims::parse(&self.payload)?;
+        claims.check(options, now)?;
+        Ok(VerifiedToken {
+            kid: self.kid,
+            alg: self.alg,
+            claims,
+        })
+    }
+}
+
+/// The registered claims keygate reads.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Claims {
+    /// Issuer: the client id.
+    pub iss: Option<String>,
+    /// Subject: the client id.
+    pub sub: Option<String>,
+    /// Audiences (`aud` as a string or an array).
+    pub aud: Vec<String>,
+    /// Expiry, Unix seconds.
+    pub exp: i64,
+    /// Issued at, Unix seconds.
+    pub iat: i64,
+    /// Not before, Unix seconds.
+    pub nbf: Option<i64>,
+    /// Token id.
+    pub jti: Option<String>,
+}
+
+impl Claims {
+    fn parse(payload: &[u8]) -> Result<Self, Error> {
+        let object = StrictObject::parse(payload).map_err(|e| match e {
+            StrictError::Duplicate => Error::TokenDuplicateMember,
+            StrictError::Malformed => Error::TokenClaims,
+        })?;
+        let string = |name: &str| match object.get(name) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(Error::TokenClaims),
+        };
+        // NumericDate may be fractional (RFC 7519 §2); whole seconds only here,
+        // which every library we know of emits.
+        let time = |name: &str| match object.get(name) {
+            None => Ok(None),
+            Some(Value::Number(n)) => n.as_i64().map(Some).ok_or(Error::TokenClaims),
+            Some(_) => Err(Error::TokenClaims),
+        };
+        let aud = match object.get("aud") {
+            None => Vec::new(),
+            Some(Value::String(a)) => vec![a.clone()],
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|v| v.as_str().map(str::to_owned).ok_or(Error::TokenClaims))
+                .collect::<Result<_, _>>()?,
+            Some(_) => return Err(Error::TokenClaims),
+        };
+        Ok(Self {
+            iss: string("iss")?,
+            sub: string("sub")?,
+            aud,
+            exp: time("exp")?.ok_or(Error::TokenMissingExpiry)?,
+            iat: time("iat")?.ok_or(Error::TokenMissingIssuedAt)?,
+            nbf: time("nbf")?,
+            jti: string("jti")?,
+        })
+    }
+
+    fn check(&self, options: &VerifyOptions, now: i64) -> Result<(), Error> {
+        let skew = options.skew;
+        if self.exp <= self.iat || self.exp - self.iat > options.max_lifetime {
+            return Err(Error::TokenLifetime);
+        }
+        if self.iat > now.saturating_add(skew) {
+            return Err(Error::TokenIssuedInFuture);
+        }
+        if self.nbf.is_some_and(|nbf| nbf > now.saturating_add(skew)) {
+            return Err(Error::TokenNotYetValid);
+        }
+        if now >= self.exp.saturating_add(skew) {
+            return Err(Error::TokenExpired);
+        }
+        if let Some(audience) = &options.audience {
+            if !self.aud.iter().any(|a| a == audience) {
+                return Err(Error::TokenAudience);
+            }
+        }
+        if let Some(client_id) = &options.client_id {
+            if self.iss.as_deref() != Some(client_id.as_str()) {
+                return Err(Error::TokenIssuer);
+            }
+            if self.sub.as_deref() != Some(client_id.as_str()) {
+                return Err(Error::TokenSubject);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A token whose signature verified and whose claims passed every check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedToken {
+    /// The key that signed it.
+    pub kid: String,
+    /// `EdDSA` or `Ed25519`.
+    pub alg: String,
+    /// Its claims.
+    pub claims: Claims,
+}
+
+/// What a freshly minted token says.
+#[cfg(feature = "mint")]
+#[derive(Debug, Clone)]
+pub struct MintClaims<'a> {
+    /// `iss` and `sub`.
+    pub client_id: &'a str,
+    /// `aud`.
+    pub audience: &'a str,
+    /// `iat`, Unix seconds.
+    pub issued_at: i64,
+    /// `exp - iat`, seconds.
+    pub ttl: i64,
+    /// `jti`, unique per token (the caller draws it).
+    pub jti: &'a str,
+}
+
+/// Signs an `at+jwt` access token with an access key's pair.
+#[cfg(feature = "mint")]
+pub fn mint(pair: &crate::signing::SigningKeyPair, claims: &MintClaims<'_>) -> String {
+    let header = serde_json::json!({ "alg": "EdDSA", "typ": "at+jwt", "kid": pair.key_id() });
+    let payload = serde_json::json!({
+        "iss": claims.client_id, "sub": claims.client_id, "aud": claims.audience,
+        "iat": claims.issued_at, "exp": claims.issued_at + claims.ttl, "jti": claims.jti,
+    });
+    let signing_input = format!(
+        "{}.{}",
+        b64::encode_url(header.to_string().as_bytes()),
+        b64::encode_url(payload.to_string().as_bytes())
+    );
+    let signature = pair.sign(signing_input.as_bytes());
+    format!("{signing_input}.{}", b64::encode_url(&signature))
+}
