@@ -387,3 +387,17 @@ fn wrong_key() {
         Some(Error::TokenSignature)
     );
 }
+
+proptest::proptest! {
+    /// Every single-byte change to a valid token is refused, wherever it lands.
+    #[test]
+    fn every_single_byte_mutation_is_refused(position in 0usize..1000, replacement in proptest::prelude::any::<u8>()) {
+        let token = sign(&header(), &claims());
+        let position = position % token.len();
+        let mut bytes = token.into_bytes();
+        proptest::prop_assume!(bytes[position] != replacement);
+        bytes[position] = replacement;
+        let mutated = String::from_utf8_lossy(&bytes).into_owned();
+        proptest::prop_assert!(verify(&mutated).is_err());
+    }
+}
