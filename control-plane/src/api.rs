@@ -17,7 +17,7 @@ use tokio::sync::Notify;
 use tower_http::trace::TraceLayer;
 
 use crate::{
-    auth::AdminKey,
+    auth::{AdminKey, KeyHolder},
     clock,
     config::{parse_duration_secs, KeyPolicy},
     db::Db,
@@ -67,6 +67,7 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/keys/{key_id}", get(get_key))
         .route("/v1/keys/{key_id}/revoke", post(revoke_key))
         .route("/v1/publish/status", get(publish_status))
+        .route("/v1/apikeys/self", get(key_self))
         .fallback(|| async { ApiError::NotFound("route") })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TraceLayer::new_for_http())
@@ -439,6 +440,12 @@ async fn revoke_key(
     state.publish_wake.notify_one();
     tracing::info!(%key_id, by = %admin.key_id, "key revoked");
     Ok(Json(key.into()))
+}
+
+/// Self-service: the caller's own key (never its secret). Lets a key holder's
+/// tooling learn its client id, e.g. for `keygate token mint`.
+async fn key_self(holder: KeyHolder) -> Json<KeyView> {
+    Json(holder.key.into())
 }
 
 async fn publish_status(

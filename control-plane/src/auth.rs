@@ -1,6 +1,7 @@
-//! Admin-key authentication. Admin keys are ordinary keygate keys with the
-//! `admin` scope, checked with the same `shared` code the edge uses: format
-//! and checksum offline, then a lookup by hash.
+//! API authentication. Admin keys are ordinary keygate keys with the `admin`
+//! scope, checked with the same `shared` code the edge uses: format and
+//! checksum offline, then a lookup by hash. Detailed reasons go to the log;
+//! the client gets only a stable code.
 
 use axum::{extract::FromRequestParts, http::request::Parts};
 use shared::{credential, key::AccessKey};
@@ -21,28 +22,7 @@ impl FromRequestParts<AppState> for AdminKey {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let authorization = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .map(|v| {
-                v.to_str()
-                    .map_err(|_| ApiError::unauthorized("malformed_credential"))
-            })
-            .transpose()?;
-        let presented = credential::extract(authorization, None)
-            .map_err(|e| refuse("malformed_credential", &e.to_string(), None))?
-            .ok_or_else(|| ApiError::unauthorized("missing_credential"))?;
-        let key = AccessKey::parse(&presented.text)
-            .map_err(|e| refuse("malformed_credential", &e.to_string(), None))?;
-        let row = store::find_key_by_hash(&state.db.pool, key.hash().as_str())
-            .await?
-            .ok_or_else(|| refuse("invalid_credential", "unknown key", Some(key.key_id())))?;
-        if row.revoked_at.is_some() {
-            return Err(refuse("revoked", "revoked key", Some(&row.key_id)));
-        }
-        if row.expires_at.is_some_and(|at| at <= clock::now_secs()) {
-            return Err(refuse("expired", "expired key", Some(&row.key_id)));
-        }
+        let row = authenticate(parts, state).await?;
         if !row.is_admin() {
             tracing::info!(key_id = %row.key_id, "refused: not an admin key");
             return Err(ApiError::Forbidden);
@@ -51,8 +31,56 @@ impl FromRequestParts<AppState> for AdminKey {
     }
 }
 
+/// Proof that the request carries a valid, unrevoked, unexpired key of any
+/// client: the caller of the self-service endpoints.
+#[derive(Debug, Clone)]
+pub struct KeyHolder {
+    /// The caller's key.
+    pub key: store::KeyRow,
+}
+
+impl FromRequestParts<AppState> for KeyHolder {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Self {
+            key: authenticate(parts, state).await?,
+        })
+    }
+}
+
+/// Finds the presented key; it must be neither revoked nor expired.
+async fn authenticate(parts: &Parts, state: &AppState) -> Result<store::KeyRow, ApiError> {
+    let authorization = parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)
+        .map(|v| {
+            v.to_str()
+                .map_err(|_| ApiError::unauthorized("malformed_credential"))
+        })
+        .transpose()?;
+    let presented = credential::extract(authorization, None)
+        .map_err(|e| refuse("malformed_credential", &e.to_string(), None))?
+        .ok_or_else(|| ApiError::unauthorized("missing_credential"))?;
+    let key = AccessKey::parse(&presented.text)
+        .map_err(|e| refuse("malformed_credential", &e.to_string(), None))?;
+    let row = store::find_key_by_hash(&state.db.pool, key.hash().as_str())
+        .await?
+        .ok_or_else(|| refuse("invalid_credential", "unknown key", Some(key.key_id())))?;
+    if row.revoked_at.is_some() {
+        return Err(refuse("revoked", "revoked key", Some(&row.key_id)));
+    }
+    if row.expires_at.is_some_and(|at| at <= clock::now_secs()) {
+        return Err(refuse("expired", "expired key", Some(&row.key_id)));
+    }
+    Ok(row)
+}
+
 /// Logs the detailed reason; the client gets only the code.
 fn refuse(code: &'static str, reason: &str, key_id: Option<&str>) -> ApiError {
-    tracing::info!(code, reason, key_id, "refused admin credential");
+    tracing::info!(code, reason, key_id, "refused credential");
     ApiError::unauthorized(code)
 }

@@ -10,7 +10,12 @@ use std::{path::PathBuf, process::ExitCode};
 use anyhow::{bail, Context as _};
 use clap::{Parser, Subcommand};
 use serde_json::Value;
-use shared::key::KeyType;
+use shared::{
+    jwk::PublicJwk,
+    jwt,
+    key::{AccessKey, KeyType},
+    signing::SigningKeyPair,
+};
 
 use crate::{
     api::{app, AppState},
@@ -52,6 +57,52 @@ enum Command {
     /// The KV publisher.
     #[command(subcommand)]
     Publish(PublishCommand),
+    /// Signed access tokens (EdDSA JWTs), offline.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Sign a short-lived JWT with an access key's Ed25519 key.
+    Mint {
+        /// The access key (`-` reads it from stdin, keeping it out of the process list).
+        #[arg(long, env = "KEYGATE_ACCESS_KEY", hide_env_values = true)]
+        key: String,
+        /// The audience: the edge's public URL.
+        #[arg(long)]
+        aud: String,
+        /// Lifetime in seconds.
+        #[arg(long, default_value_t = 300)]
+        ttl: i64,
+        /// The key's client id (`iss` and `sub`); asked of the control plane
+        /// (with the key itself) when not given.
+        #[arg(long, env = "KEYGATE_CLIENT_ID")]
+        client: Option<String>,
+        /// Control-plane URL, for the client-id lookup.
+        #[arg(long, env = "KEYGATE_URL", default_value = "http://127.0.0.1:7070")]
+        url: String,
+    },
+    /// Verify a JWT offline against a JWK or JWKS, with the edge's rules.
+    Verify {
+        /// File holding a JWK or a JWKS (`{"keys":[...]}`); `-` for stdin.
+        #[arg(long)]
+        jwk: String,
+        /// Required audience.
+        #[arg(long)]
+        aud: Option<String>,
+        /// Required client id: `iss` and `sub` must both equal it.
+        #[arg(long)]
+        iss: Option<String>,
+        /// Largest accepted lifetime (`exp - iat`), seconds.
+        #[arg(long, default_value_t = 3600)]
+        max_lifetime: i64,
+        /// Allowed clock skew, seconds.
+        #[arg(long, default_value_t = 60)]
+        skew: i64,
+        /// The token.
+        token: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -177,6 +228,19 @@ enum KeyCommand {
         #[command(flatten)]
         api: ApiArgs,
     },
+    /// Check a key's format and checksum offline; print its id, type and environment.
+    Inspect {
+        /// The key (`-` reads it from stdin).
+        key: String,
+    },
+    /// Print an access key's public JWK (or, with --private, its private JWK).
+    Jwk {
+        /// Print the private JWK (for signing with any JOSE library). Keep it secret.
+        #[arg(long)]
+        private: bool,
+        /// The access key (`-` reads it from stdin).
+        key: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -224,6 +288,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Client(command) => client_command(command, json).await,
         Command::Key(command) => key_command(command, json).await,
+        Command::Token(command) => token_command(command).await,
         Command::Publish(PublishCommand::Status { api }) => {
             let status = Api::new(&api)?.get("/v1/publish/status").await?;
             print_object(
@@ -476,6 +541,8 @@ async fn key_command(command: KeyCommand, json: bool) -> anyhow::Result<()> {
                 );
             }
         }
+        KeyCommand::Inspect { key } => inspect_key(&key, json)?,
+        KeyCommand::Jwk { private, key } => print_jwk(&key, private)?,
         KeyCommand::List { client, env, api } => {
             let mut path = format!("/v1/clients/{}/keys", urlencode(&client));
             if let Some(env) = env {
@@ -502,6 +569,150 @@ async fn key_command(command: KeyCommand, json: bool) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// A secret from an argument, or from stdin when the argument is `-` (so it
+/// stays out of shell history and the process list).
+fn secret_arg(value: &str) -> anyhow::Result<String> {
+    if value != "-" {
+        return Ok(value.trim().to_owned());
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .context("cannot read the key from stdin")?;
+    Ok(line.trim().to_owned())
+}
+
+fn parse_key(value: &str) -> anyhow::Result<AccessKey> {
+    AccessKey::parse(&secret_arg(value)?).map_err(|e| anyhow::anyhow!("invalid key: {e}"))
+}
+
+fn inspect_key(value: &str, json: bool) -> anyhow::Result<()> {
+    let key = parse_key(value)?;
+    let view = serde_json::json!({
+        "id": key.key_id(), "type": key.key_type().as_str(), "env": key.environment(), "checksum": "ok",
+    });
+    print_object(&view, json, &["id", "type", "env", "checksum"]);
+    Ok(())
+}
+
+fn print_jwk(value: &str, private: bool) -> anyhow::Result<()> {
+    let pair = SigningKeyPair::derive(&parse_key(value)?).map_err(|e| anyhow::anyhow!("{e}"))?;
+    if private {
+        println!("{}", pair.private_jwk_json());
+    } else {
+        println!("{}", serde_json::to_string(&pair.public_jwk())?);
+    }
+    Ok(())
+}
+
+async fn token_command(command: TokenCommand) -> anyhow::Result<()> {
+    match command {
+        TokenCommand::Mint {
+            key,
+            aud,
+            ttl,
+            client,
+            url,
+        } => {
+            if !(1..=86_400).contains(&ttl) {
+                bail!("--ttl must be between 1 and 86400 seconds (the edge caps lifetimes at its maximum, 1 hour by default)");
+            }
+            let key = parse_key(&key)?;
+            let pair = SigningKeyPair::derive(&key).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let client_id = match client {
+                Some(client) => client,
+                None => whoami(&url, &key).await?,
+            };
+            let jti = shared::base62::encode(&mint::random::<16>());
+            let token = jwt::mint(
+                &pair,
+                &jwt::MintClaims {
+                    client_id: &client_id,
+                    audience: &aud,
+                    issued_at: clock::now_secs(),
+                    ttl,
+                    jti: &jti,
+                },
+            );
+            println!("{token}");
+            Ok(())
+        }
+        TokenCommand::Verify {
+            jwk,
+            aud,
+            iss,
+            max_lifetime,
+            skew,
+            token,
+        } => {
+            let text = if jwk == "-" {
+                std::io::read_to_string(std::io::stdin())
+                    .context("cannot read the JWK from stdin")?
+            } else {
+                std::fs::read_to_string(&jwk).with_context(|| format!("cannot read {jwk}"))?
+            };
+            let keys = parse_jwks(&text)?;
+            let unverified = jwt::Unverified::parse(token.trim())
+                .map_err(|e| anyhow::anyhow!("token refused: {e}"))?;
+            let jwk = keys
+                .iter()
+                .find(|k| k.kid.as_deref() == Some(unverified.kid()))
+                .ok_or_else(|| {
+                    anyhow::anyhow!("token refused: no key with kid {}", unverified.kid())
+                })?;
+            let key = jwk.verification_key().map_err(|e| anyhow::anyhow!("{e}"))?;
+            let options = jwt::VerifyOptions {
+                audience: aud,
+                client_id: iss,
+                max_lifetime,
+                skew,
+            };
+            let verified = unverified
+                .verify(&key, &options, clock::now_secs())
+                .map_err(|e| anyhow::anyhow!("token refused: {e}"))?;
+            println!("{}", serde_json::to_string(&verified.claims)?);
+            Ok(())
+        }
+    }
+}
+
+/// A JWK or a JWKS, each key checked (Ed25519 OKP, canonical, not weak, no `d`).
+fn parse_jwks(text: &str) -> anyhow::Result<Vec<PublicJwk>> {
+    let value: Value = serde_json::from_str(text).context("the JWK file is not JSON")?;
+    let members = match value.get("keys") {
+        Some(Value::Array(keys)) => keys.clone(),
+        Some(_) => bail!("\"keys\" must be an array"),
+        None => vec![value],
+    };
+    members
+        .iter()
+        .map(|k| PublicJwk::parse(&k.to_string()).map_err(|e| anyhow::anyhow!("unusable JWK: {e}")))
+        .collect()
+}
+
+/// Asks the control plane which client a key belongs to, authenticating with
+/// the key itself.
+async fn whoami(url: &str, key: &AccessKey) -> anyhow::Result<String> {
+    let response = reqwest::Client::new()
+        .get(format!("{}/v1/apikeys/self", url.trim_end_matches('/')))
+        .bearer_auth(key.expose())
+        .send()
+        .await
+        .with_context(|| {
+            format!("cannot reach {url} to look up the key's client (or pass --client)")
+        })?;
+    let status = response.status();
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    match body["client_id"].as_str() {
+        Some(client_id) if status.is_success() => Ok(client_id.to_owned()),
+        _ => bail!(
+            "the control plane did not confirm the key ({}, HTTP {}); pass --client",
+            body["error"]["code"].as_str().unwrap_or("no details"),
+            status.as_u16()
+        ),
+    }
 }
 
 /// A minimal API client for the CLI.

@@ -2,7 +2,8 @@
 
 use shared::key::{AccessKey, KeyType};
 
-fn random<const N: usize>() -> [u8; N] {
+/// `N` bytes from the OS CSPRNG.
+pub fn random<const N: usize>() -> [u8; N] {
     let mut bytes = [0u8; N];
     // The OS CSPRNG failing is not something to limp on from.
     getrandom::getrandom(&mut bytes).expect("the operating system's random source failed");
