@@ -243,8 +243,16 @@ impl Stack {
 
     /// Runs the `keygate` CLI against this stack with `--json` and parses its output.
     pub fn cli_json(&self, args: &[&str]) -> serde_json::Value {
+        let mut full = vec!["--json"];
+        full.extend_from_slice(args);
+        let stdout = self.cli(&full);
+        serde_json::from_str(&stdout)
+            .unwrap_or_else(|e| panic!("keygate {args:?} printed no JSON ({e}): {stdout}"))
+    }
+
+    /// Runs the `keygate` CLI against this stack and returns its stdout.
+    pub fn cli(&self, args: &[&str]) -> String {
         let output = Command::new(keygate_bin())
-            .arg("--json")
             .args(args)
             .env("KEYGATE_URL", &self.control_plane)
             .env("KEYGATE_ADMIN_KEY", &self.admin_key)
@@ -255,12 +263,7 @@ impl Stack {
             "keygate {args:?} failed: {}",
             String::from_utf8_lossy(&output.stderr)
         );
-        serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-            panic!(
-                "keygate {args:?} printed no JSON ({e}): {}",
-                String::from_utf8_lossy(&output.stdout)
-            )
-        })
+        String::from_utf8_lossy(&output.stdout).trim().to_owned()
     }
 
     /// The control plane's log so far (to check what it did and did not log).

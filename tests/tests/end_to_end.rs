@@ -85,6 +85,25 @@ async fn key_created_with_the_cli_opens_the_edge_until_revoked() {
         "the credential must not reach the origin"
     );
 
+    // A key holder mints a JWT without knowing its client id: the CLI asks
+    // the control plane (authenticating with the key itself).
+    let token = stack.cli(&["token", "mint", "--key", &live_key, "--aud", edge]);
+    let jwk_file = stack.dir.join("live.jwk");
+    std::fs::write(&jwk_file, stack.cli(&["key", "jwk", &live_key])).unwrap();
+    let claims: Value = serde_json::from_str(&stack.cli(&[
+        "token",
+        "verify",
+        "--jwk",
+        jwk_file.to_str().unwrap(),
+        "--aud",
+        edge,
+        "--iss",
+        client_id,
+        &token,
+    ]))
+    .unwrap();
+    assert_eq!(claims["sub"], client_id);
+
     // The control plane reports the key as published.
     let shown = stack.cli_json(&["key", "get", &live_id]);
     assert_eq!(shown["published"], true, "{shown}");
