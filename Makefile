@@ -33,7 +33,9 @@ lint: setup
 # shared must build for wasm32 on its own, with only the features the edge uses.
 test-wasm: setup
 	@source .keygate/toolchain.env && cargo build -q -p shared --target wasm32-unknown-unknown --release
-	@echo "shared: wasm32 build ok"
+	@if cargo tree -p edge -e normal --target wasm32-unknown-unknown | grep -q getrandom; then \
+	  echo "getrandom reached the worker's dependency tree (the verify path must not need randomness)"; exit 1; fi
+	@echo "shared: wasm32 build ok, no getrandom in the edge"
 
 test-node: setup
 	node --test dev/selftest/selftest.mjs
