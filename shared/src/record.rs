@@ -6,9 +6,9 @@
 //! with defaults) and refuses newer ones, so an edge that has not been
 //! redeployed fails closed instead of misreading a record.
 
-use serde::{Deserialize, Serialize};
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
-use crate::{key::KeyHash, key::KeyType, Error};
+use crate::{jwk::PublicJwk, key::KeyHash, key::KeyType, Error};
 
 /// The newest record format this code writes and understands.
 pub const RECORD_VERSION: u32 = 1;
@@ -16,6 +16,104 @@ pub const RECORD_VERSION: u32 = 1;
 /// The KV key under which a static key's record is stored.
 pub fn static_key_kv_name(hash: &KeyHash) -> String {
     format!("sk:{hash}")
+}
+
+/// The KV key under which a signing key's public JWK record is stored (by `kid`).
+pub fn jwk_kv_name(key_id: &str) -> String {
+    format!("jwk:{key_id}")
+}
+
+/// The KV key under which a client's record is stored.
+pub fn client_kv_name(client_id: &str) -> String {
+    format!("client:{client_id}")
+}
+
+/// Decodes any record type: checks the version first, so a record from a
+/// newer control plane is refused as such rather than half-understood.
+fn decode_versioned<T: DeserializeOwned>(json: &str) -> Result<T, Error> {
+    #[derive(Deserialize)]
+    struct Version {
+        v: u32,
+    }
+    let version: Version = serde_json::from_str(json).map_err(|_| Error::RecordMalformed)?;
+    if version.v == 0 || version.v > RECORD_VERSION {
+        return Err(Error::RecordVersion);
+    }
+    serde_json::from_str(json).map_err(|_| Error::RecordMalformed)
+}
+
+fn encode<T: Serialize>(record: &T) -> String {
+    // Records are structs of strings, integers, options and lists: they
+    // always serialise.
+    serde_json::to_string(record).unwrap_or_default()
+}
+
+/// What the edge needs to verify tokens signed by one access key, found by `kid`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JwkRecord {
+    /// Record format version.
+    pub v: u32,
+    /// The client the key belongs to (`iss` and `sub` must equal it).
+    pub client_id: String,
+    /// `live`, `test`, ...
+    pub env: String,
+    /// The public key; its `kid` is the key id.
+    pub jwk: PublicJwk,
+    /// Allowed `METHODS:/path-prefix` scopes; empty means unrestricted.
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    /// Unix seconds after which the key is refused.
+    #[serde(default)]
+    pub expires_at: Option<i64>,
+    /// Unix seconds at which the key was revoked; set means refused.
+    #[serde(default)]
+    pub revoked_at: Option<i64>,
+    /// Monotonic revision of the key's state.
+    #[serde(default)]
+    pub rev: i64,
+}
+
+impl JwkRecord {
+    /// Decodes a record read from KV.
+    pub fn decode(json: &str) -> Result<Self, Error> {
+        decode_versioned(json)
+    }
+
+    /// Encodes a record for KV.
+    pub fn encode(&self) -> String {
+        encode(self)
+    }
+}
+
+/// Per-client state that applies to all of a client's keys and tokens.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientRecord {
+    /// Record format version.
+    pub v: u32,
+    /// The client.
+    pub client_id: String,
+    /// Tokens issued (`iat`) before this Unix time are refused: revokes every
+    /// outstanding JWT of the client at once, without waiting for `exp`.
+    #[serde(default)]
+    pub revoked_before: Option<i64>,
+    /// A disabled client's keys and tokens are all refused.
+    #[serde(default)]
+    pub disabled: bool,
+    /// Monotonic revision of the client's state.
+    #[serde(default)]
+    pub rev: i64,
+}
+
+impl ClientRecord {
+    /// Decodes a record read from KV.
+    pub fn decode(json: &str) -> Result<Self, Error> {
+        decode_versioned(json)
+    }
+
+    /// Encodes a record for KV.
+    pub fn encode(&self) -> String {
+        encode(self)
+    }
 }
 
 /// What the edge needs to know about one static key, found by its hash.
@@ -49,21 +147,12 @@ pub struct StaticKeyRecord {
 impl StaticKeyRecord {
     /// Decodes a record read from KV.
     pub fn decode(json: &str) -> Result<Self, Error> {
-        #[derive(Deserialize)]
-        struct Version {
-            v: u32,
-        }
-        let version: Version = serde_json::from_str(json).map_err(|_| Error::RecordMalformed)?;
-        if version.v == 0 || version.v > RECORD_VERSION {
-            return Err(Error::RecordVersion);
-        }
-        serde_json::from_str(json).map_err(|_| Error::RecordMalformed)
+        decode_versioned(json)
     }
 
     /// Encodes a record for KV.
     pub fn encode(&self) -> String {
-        // A struct of strings, integers and options always serialises.
-        serde_json::to_string(self).unwrap_or_default()
+        encode(self)
     }
 }
 
@@ -107,6 +196,40 @@ mod tests {
             StaticKeyRecord::decode(r#"{"v":1}"#),
             Err(Error::RecordMalformed)
         );
+    }
+
+    #[test]
+    fn jwk_and_client_records_round_trip_and_old_forms_decode() {
+        let jwk = JwkRecord {
+            v: RECORD_VERSION,
+            client_id: "cl_1".to_owned(),
+            env: "live".to_owned(),
+            jwk: PublicJwk::from_public_key(&[9; 32], "k"),
+            scopes: vec![],
+            expires_at: None,
+            revoked_at: Some(4),
+            rev: 2,
+        };
+        assert_eq!(JwkRecord::decode(&jwk.encode()), Ok(jwk));
+        let client = ClientRecord {
+            v: RECORD_VERSION,
+            client_id: "cl_1".to_owned(),
+            revoked_before: Some(100),
+            disabled: false,
+            rev: 7,
+        };
+        assert_eq!(ClientRecord::decode(&client.encode()), Ok(client));
+        let minimal = ClientRecord::decode(r#"{"v":1,"client_id":"c"}"#).unwrap();
+        assert_eq!(
+            (minimal.revoked_before, minimal.disabled, minimal.rev),
+            (None, false, 0)
+        );
+        assert_eq!(
+            ClientRecord::decode(r#"{"v":9,"client_id":"c"}"#),
+            Err(Error::RecordVersion)
+        );
+        assert_eq!(jwk_kv_name("k"), "jwk:k");
+        assert_eq!(client_kv_name("cl_1"), "client:cl_1");
     }
 
     #[test]

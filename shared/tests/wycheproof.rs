@@ -21,11 +21,19 @@ fn ed25519_vectors() {
                 .is_some_and(|key| key.verify(&test.msg, &test.sig).is_ok());
             match test.result {
                 TestResult::Valid => {
-                    assert!(accepted, "tcId {} ({}) must verify", test.tc_id, test.comment);
+                    assert!(
+                        accepted,
+                        "tcId {} ({}) must verify",
+                        test.tc_id, test.comment
+                    );
                     valid += 1;
                 }
                 TestResult::Invalid => {
-                    assert!(!accepted, "tcId {} ({}) must be refused", test.tc_id, test.comment);
+                    assert!(
+                        !accepted,
+                        "tcId {} ({}) must be refused",
+                        test.tc_id, test.comment
+                    );
                     invalid += 1;
                 }
                 // Ed25519 has no "acceptable" cases; were one added, either answer is fine.
@@ -41,10 +49,15 @@ fn ed25519_vectors() {
                     alg: None,
                     use_: None,
                 };
-                let via_jwk = jwk.verification_key().is_ok_and(|k| k.verify(&test.msg, &test.sig).is_ok());
+                let via_jwk = jwk
+                    .verification_key()
+                    .is_ok_and(|k| k.verify(&test.msg, &test.sig).is_ok());
                 assert_eq!(via_jwk, accepted, "tcId {}", test.tc_id);
             }
         }
     }
-    assert!(valid > 10 && invalid > 50, "loaded {valid} valid and {invalid} invalid vectors");
+    assert!(
+        valid > 10 && invalid > 50,
+        "loaded {valid} valid and {invalid} invalid vectors"
+    );
 }
