@@ -59,6 +59,22 @@ else
   log "worker-build $wb_version: present"
 fi
 
+# --- fuzzing: cargo-fuzz (pinned) and a nightly toolchain for its sanitizers ---
+fuzz_version=0.13.2
+if [ "$("$cargo_bin/cargo-fuzz" --version 2>/dev/null | awk '{print $NF}')" != "$fuzz_version" ]; then
+  log "installing cargo-fuzz $fuzz_version"
+  cargo install -q --locked cargo-fuzz --version "=$fuzz_version" >&2
+else
+  log "cargo-fuzz $fuzz_version: present"
+fi
+if rustup run nightly rustc --version >/dev/null 2>&1; then
+  log "nightly toolchain: present"
+elif timeout 300 rustup toolchain install nightly --profile minimal >&2; then
+  log "nightly toolchain: installed"
+else
+  log "WARNING: no nightly toolchain could be installed; the fuzz smoke test will fail"
+fi
+
 # --- npm: wrangler, miniflare (workerd), esbuild, binaryen -------------------
 # Into the project, from the committed lock file; skipped when unchanged.
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then

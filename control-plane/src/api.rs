@@ -69,6 +69,7 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/publish/status", get(publish_status))
         .route("/v1/apikeys/self", get(key_self))
         .fallback(|| async { ApiError::NotFound("route") })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
@@ -140,7 +141,7 @@ async fn create_client(
     AppJson(body): AppJson<NewClientBody>,
 ) -> ApiResult<(StatusCode, Json<ClientView>)> {
     let name = body.name.trim();
-    if name.is_empty() || name.len() > 200 {
+    if name.is_empty() || name.chars().count() > 200 {
         return Err(ApiError::Invalid(
             "name must be 1 to 200 characters".to_owned(),
         ));
@@ -148,7 +149,7 @@ async fn create_client(
     if body
         .owner_id
         .as_ref()
-        .is_some_and(|o| o.is_empty() || o.len() > 200)
+        .is_some_and(|o| o.is_empty() || o.chars().count() > 200)
     {
         return Err(ApiError::Invalid(
             "owner_id must be 1 to 200 characters".to_owned(),
@@ -345,9 +346,10 @@ async fn create_key(
         Some(name) => KeyType::from_name(name)
             .ok_or_else(|| ApiError::Invalid("type must be secret or publishable".to_owned()))?,
     };
-    if body.name.as_ref().is_some_and(|n| n.len() > 200) {
+    let name = body.name.as_deref().map(str::trim);
+    if name.is_some_and(|n| n.is_empty() || n.chars().count() > 200) {
         return Err(ApiError::Invalid(
-            "name must be at most 200 characters".to_owned(),
+            "name must be 1 to 200 characters".to_owned(),
         ));
     }
     if body.scopes.len() > 50 {
@@ -358,9 +360,16 @@ async fn create_key(
     }
     let lifetime = match body.expires_in {
         None | Some(Value::Null) => state.policy.default_key_lifetime,
-        Some(Value::Number(n)) => Some(n.as_i64().filter(|s| *s > 0).ok_or_else(|| {
-            ApiError::Invalid("expires_in must be a positive number of seconds".to_owned())
-        })?),
+        // The same bounds as the duration form (1 s to 100 years).
+        Some(Value::Number(n)) => Some(
+            n.as_i64()
+                .filter(|secs| *secs > 0)
+                .map(|secs| parse_duration_secs(&secs.to_string()))
+                .unwrap_or_else(
+                    || Err("expires_in must be a positive number of seconds".to_owned()),
+                )
+                .map_err(ApiError::Invalid)?,
+        ),
         Some(Value::String(s)) => Some(parse_duration_secs(&s).map_err(ApiError::Invalid)?),
         Some(_) => {
             return Err(ApiError::Invalid(
@@ -377,7 +386,7 @@ async fn create_key(
             client_id,
             env,
             key_type: key_type.as_str().to_owned(),
-            name: body.name,
+            name: name.map(str::to_owned),
             scopes: body.scopes,
             key_hash: key.hash().to_string(),
             expires_at: lifetime.map(|secs| now_ms / 1000 + secs),

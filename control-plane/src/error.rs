@@ -35,6 +35,12 @@ pub enum ApiError {
     /// The change conflicts with existing state.
     #[error("{0}")]
     Conflict(&'static str),
+    /// The route exists, but not with this method.
+    #[error("this method is not allowed on this route")]
+    MethodNotAllowed,
+    /// The body is not declared as JSON.
+    #[error("the request body must be JSON (Content-Type: application/json)")]
+    UnsupportedMediaType,
     /// The body is larger than the API accepts.
     #[error("the request body is too large")]
     TooLarge,
@@ -65,6 +71,10 @@ impl ApiError {
             Self::BadJson(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             Self::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+            Self::UnsupportedMediaType => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+            }
             Self::Database(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
         }
     }
@@ -94,6 +104,7 @@ impl From<JsonRejection> for ApiError {
         match rejection {
             r if r.status() == StatusCode::PAYLOAD_TOO_LARGE => Self::TooLarge,
             JsonRejection::JsonDataError(e) => Self::Invalid(e.body_text()),
+            JsonRejection::MissingJsonContentType(_) => Self::UnsupportedMediaType,
             other => Self::BadJson(other.body_text()),
         }
     }

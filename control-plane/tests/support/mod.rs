@@ -67,19 +67,26 @@ pub struct TestDb {
 
 #[derive(Debug)]
 enum Place {
-    Sqlite { dir: PathBuf },
-    Postgres { server_url: String, database: String },
+    Sqlite {
+        dir: PathBuf,
+    },
+    Postgres {
+        server_url: String,
+        database: String,
+    },
 }
 
 /// The databases every test runs against: SQLite always, PostgreSQL when
 /// `DATABASE_URL` names one.
 pub async fn backends() -> Vec<TestDb> {
+    // PostgreSQL first: if it is unreachable the test panics before a SQLite
+    // directory exists that nothing would remove.
+    let postgres = match std::env::var("DATABASE_URL") {
+        Ok(url) if url.starts_with("postgres") => Some(postgres(&url).await),
+        _ => None,
+    };
     let mut backends = vec![sqlite().await];
-    if let Ok(url) = std::env::var("DATABASE_URL") {
-        if url.starts_with("postgres") {
-            backends.push(postgres(&url).await);
-        }
-    }
+    backends.extend(postgres);
     backends
 }
 
@@ -315,7 +322,9 @@ impl Api {
 
     /// Creates a key and returns its JSON (with the plaintext `key`), asserting the 201.
     pub async fn create_key(&self, client_id: &str, body: &Value) -> Value {
-        let reply = self.post(&format!("/v1/clients/{client_id}/keys"), body).await;
+        let reply = self
+            .post(&format!("/v1/clients/{client_id}/keys"), body)
+            .await;
         assert_eq!(
             reply.status,
             StatusCode::CREATED,
@@ -348,7 +357,12 @@ pub fn request(
 }
 
 /// A request with a raw body sent as `application/json`.
-pub fn raw_request(method: Method, path: &str, admin: &str, body: impl Into<Body>) -> Request<Body> {
+pub fn raw_request(
+    method: Method,
+    path: &str,
+    admin: &str,
+    body: impl Into<Body>,
+) -> Request<Body> {
     Request::builder()
         .method(method)
         .uri(path)
@@ -370,12 +384,26 @@ pub fn assert_error(reply: &Reply, status: StatusCode, code: &str, context: &str
         .json
         .as_object()
         .unwrap_or_else(|| panic!("{context}: body is not a JSON object: {}", reply.text));
-    assert_eq!(top.len(), 1, "{context}: extra top-level fields: {}", reply.text);
+    assert_eq!(
+        top.len(),
+        1,
+        "{context}: extra top-level fields: {}",
+        reply.text
+    );
     let error = top["error"]
         .as_object()
         .unwrap_or_else(|| panic!("{context}: no error object: {}", reply.text));
-    assert_eq!(error.len(), 2, "{context}: error has extra fields: {}", reply.text);
+    assert_eq!(
+        error.len(),
+        2,
+        "{context}: error has extra fields: {}",
+        reply.text
+    );
     assert_eq!(error["code"], code, "{context}: {}", reply.text);
     let message = error["message"].as_str().unwrap_or_default();
-    assert!(!message.is_empty(), "{context}: empty message: {}", reply.text);
+    assert!(
+        !message.is_empty(),
+        "{context}: empty message: {}",
+        reply.text
+    );
 }
