@@ -22,7 +22,7 @@ use crate::{
     config::{parse_duration_secs, KeyPolicy},
     db::Db,
     error::{ApiError, ApiResult},
-    mint, scope,
+    mint,
     store::{self, Client, KeyRow, NewKey},
 };
 
@@ -356,7 +356,7 @@ async fn create_key(
         return Err(ApiError::Invalid("at most 50 scopes".to_owned()));
     }
     for s in &body.scopes {
-        scope::validate(s).map_err(ApiError::Invalid)?;
+        shared::scope::Scope::parse(s).map_err(ApiError::Invalid)?;
     }
     let lifetime = match body.expires_in {
         None | Some(Value::Null) => state.policy.default_key_lifetime,

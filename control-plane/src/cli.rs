@@ -25,7 +25,7 @@ use crate::{
     kv::CloudflareKv,
     mint,
     publisher::Publisher,
-    scope, store,
+    store,
 };
 
 /// keygate: API keys and access keys, verified at the edge.
@@ -390,7 +390,7 @@ async fn create_admin_key(
             env: "live".to_owned(),
             key_type: KeyType::Secret.as_str().to_owned(),
             name,
-            scopes: vec![scope::ADMIN.to_owned()],
+            scopes: vec![shared::scope::ADMIN.to_owned()],
             key_hash: key.hash().to_string(),
             expires_at: None,
         },
@@ -513,7 +513,7 @@ async fn key_command(command: KeyCommand, json: bool) -> anyhow::Result<()> {
                 bail!("--type must be secret or publishable");
             }
             for s in &scopes {
-                scope::validate(s).map_err(anyhow::Error::msg)?;
+                shared::scope::Scope::parse(s).map_err(anyhow::Error::msg)?;
             }
             let expires_in = expires_in
                 .map(|d| parse_duration_secs(&d))

@@ -21,7 +21,6 @@ pub mod error;
 pub mod kv;
 pub mod mint;
 pub mod publisher;
-pub mod scope;
 pub mod store;
 
 pub use api::{app, AppState};

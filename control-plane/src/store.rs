@@ -68,7 +68,7 @@ impl KeyRow {
     /// Whether this is an admin key of the control plane.
     pub fn is_admin(&self) -> bool {
         self.client_id == ADMIN_CLIENT_ID
-            && self.scope_list().iter().any(|s| s == crate::scope::ADMIN)
+            && self.scope_list().iter().any(|s| s == shared::scope::ADMIN)
     }
 }
 

@@ -7,9 +7,10 @@ mod support;
 use std::collections::{BTreeSet, HashSet};
 
 use axum::http::{HeaderValue, Method, StatusCode};
-use control_plane::{clock, mint, scope, store};
+use control_plane::{clock, mint, store};
 use serde_json::{json, Value};
 use shared::key::{AccessKey, KeyHash, KeyType};
+use shared::scope;
 use support::{assert_error, backends, bearer, raw_request, request, store_key, Api};
 
 /// Every outbox entry, whatever its schedule.

@@ -30,7 +30,9 @@ pub mod jwk;
 pub mod jwt;
 pub mod key;
 pub mod mac;
+pub mod origin;
 pub mod record;
+pub mod scope;
 #[cfg(feature = "mint")]
 pub mod signing;
 
