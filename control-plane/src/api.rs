@@ -12,7 +12,7 @@ use axum::{
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use shared::key::KeyType;
+use shared::{key::KeyType, signing::SigningKeyPair};
 use tokio::sync::Notify;
 use tower_http::trace::TraceLayer;
 
@@ -63,6 +63,10 @@ pub fn app(state: AppState) -> Router {
         .route(
             "/v1/clients/{client_id}/keys",
             post(create_key).get(list_keys),
+        )
+        .route(
+            "/v1/clients/{client_id}/revoke-tokens",
+            post(revoke_client_tokens),
         )
         .route("/v1/keys/{key_id}", get(get_key))
         .route("/v1/keys/{key_id}/revoke", post(revoke_key))
@@ -121,6 +125,8 @@ struct ClientView {
     owner_id: Option<String>,
     metadata: Value,
     created_at: i64,
+    /// Tokens issued before this Unix time are refused at the edge.
+    revoked_before: Option<i64>,
 }
 
 impl From<Client> for ClientView {
@@ -131,6 +137,7 @@ impl From<Client> for ClientView {
             owner_id: c.owner_id,
             metadata: serde_json::from_str(&c.metadata).unwrap_or(Value::Null),
             created_at: c.created_at,
+            revoked_before: c.revoked_before,
         }
     }
 }
@@ -252,6 +259,21 @@ async fn delete_client(
     state.publish_wake.notify_one();
     tracing::info!(%client_id, by = %admin.key_id, "client deleted, its keys revoked");
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Refuses every JWT the client's keys signed until now, without revoking
+/// the keys themselves (e.g. after a token leaked).
+async fn revoke_client_tokens(
+    State(state): State<AppState>,
+    admin: AdminKey,
+    AppPath(client_id): AppPath<String>,
+) -> ApiResult<Json<ClientView>> {
+    let client = store::revoke_client_tokens(&state.db.pool, &client_id, clock::now_ms())
+        .await?
+        .ok_or(ApiError::NotFound("client"))?;
+    state.publish_wake.notify_one();
+    tracing::info!(%client_id, by = %admin.key_id, "client tokens revoked");
+    Ok(Json(client.into()))
 }
 
 // ---- keys ----
@@ -390,6 +412,10 @@ async fn create_key(
             scopes: body.scopes,
             key_hash: key.hash().to_string(),
             expires_at: lifetime.map(|secs| now_ms / 1000 + secs),
+            // Secret keys sign tokens; only the public half is kept.
+            public_jwk: SigningKeyPair::derive(&key)
+                .ok()
+                .map(|pair| serde_json::to_string(&pair.public_jwk()).unwrap_or_default()),
         },
         now_ms,
     )

@@ -169,6 +169,13 @@ enum ClientCommand {
         #[command(flatten)]
         api: ApiArgs,
     },
+    /// Refuse every JWT the client's keys signed until now (keys stay valid).
+    RevokeTokens {
+        /// Client id.
+        id: String,
+        #[command(flatten)]
+        api: ApiArgs,
+    },
     /// Delete a client and revoke all its keys.
     Delete {
         /// Client id.
@@ -393,6 +400,8 @@ async fn create_admin_key(
             scopes: vec![shared::scope::ADMIN.to_owned()],
             key_hash: key.hash().to_string(),
             expires_at: None,
+            // Admin keys open this API, not the edge: no signing key published.
+            public_jwk: None,
         },
         now_ms,
     )
@@ -462,6 +471,16 @@ async fn client_command(command: ClientCommand, json: bool) -> anyhow::Result<()
             }
             let page = Api::new(&api)?.get(&path).await?;
             print_list(&page, json, COLUMNS);
+        }
+        ClientCommand::RevokeTokens { id, api } => {
+            let client = Api::new(&api)?
+                .send(
+                    reqwest::Method::POST,
+                    &format!("/v1/clients/{}/revoke-tokens", urlencode(&id)),
+                    None,
+                )
+                .await?;
+            print_object(&client, json, &["id", "name", "revoked_before"]);
         }
         ClientCommand::Get { id, api } => {
             let client = Api::new(&api)?

@@ -11,8 +11,12 @@
 use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
 use shared::{
+    jwk::PublicJwk,
     key::{KeyHash, KeyType},
-    record::{static_key_kv_name, StaticKeyRecord, RECORD_VERSION},
+    record::{
+        client_kv_name, jwk_kv_name, static_key_kv_name, ClientRecord, JwkRecord, StaticKeyRecord,
+        RECORD_VERSION,
+    },
 };
 use tokio::sync::Notify;
 
@@ -20,7 +24,7 @@ use crate::{
     clock,
     db::Db,
     kv::{CloudflareKv, KvPair},
-    store::{self, KeyRow},
+    store::{self, Client, KeyRow},
 };
 
 /// How many outbox entries one round takes.
@@ -72,20 +76,23 @@ impl Publisher {
         if due.is_empty() {
             return Ok(0);
         }
-        let key_ids: Vec<&str> = {
-            let mut ids: Vec<&str> = due.iter().map(|e| e.key_id.as_str()).collect();
-            ids.sort_unstable();
-            ids.dedup();
-            ids
-        };
+        // An entry names a key, or (`cl_…`) a client's own record.
+        let mut names: Vec<&str> = due.iter().map(|e| e.key_id.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        let (client_ids, key_ids): (Vec<&str>, Vec<&str>) =
+            names.into_iter().partition(|n| n.starts_with("cl_"));
         let rows: BTreeMap<String, KeyRow> = store::keys_by_id(&self.db.pool, &key_ids)
             .await?
             .into_iter()
             .map(|row| (row.key_id.clone(), row))
             .collect();
+        let clients = store::clients_by_id(&self.db.pool, &client_ids).await?;
+        let now_secs = now_ms / 1000;
         let pairs: Vec<KvPair> = rows
             .values()
-            .filter_map(|row| kv_pair(row, now_ms / 1000))
+            .flat_map(|row| kv_pairs(row, now_secs))
+            .chain(clients.iter().map(client_pair))
             .collect();
 
         match self.kv.bulk_put(&pairs).await {
@@ -119,32 +126,77 @@ impl Publisher {
     }
 }
 
-/// The KV pair for a key's current state, or `None` for keys that are never
-/// published (admin keys, rows with a hash we cannot read).
-fn kv_pair(row: &KeyRow, now_secs: i64) -> Option<KvPair> {
+/// The KV pairs for a key's current state: its static record, and for a
+/// secret key its JWK record. None for keys that are never published (admin
+/// keys, rows we cannot read).
+fn kv_pairs(row: &KeyRow, now_secs: i64) -> Vec<KvPair> {
     if row.is_admin() {
-        return None;
+        return Vec::new();
     }
-    let hash = KeyHash::from_hex(&row.key_hash)?;
-    let record = StaticKeyRecord {
-        v: RECORD_VERSION,
-        client_id: row.client_id.clone(),
-        key_id: row.key_id.clone(),
-        env: row.env.clone(),
-        key_type: KeyType::from_name(&row.key_type)?,
-        scopes: row.scope_list(),
-        expires_at: row.expires_at,
-        revoked_at: row.revoked_at,
-        rev: row.rev,
+    let (Some(hash), Some(key_type)) = (
+        KeyHash::from_hex(&row.key_hash),
+        KeyType::from_name(&row.key_type),
+    ) else {
+        tracing::error!(key_id = %row.key_id, "unpublishable key row");
+        return Vec::new();
     };
     // Expired keys may leave KV a day after expiry (the record itself already
     // makes the edge refuse them); KV wants expirations at least 60 s ahead.
     let expiration = row.expires_at.map(|at| (at + 86_400).max(now_secs + 120));
-    Some(KvPair {
+    let mut pairs = vec![KvPair {
         key: static_key_kv_name(&hash),
-        value: record.encode(),
+        value: StaticKeyRecord {
+            v: RECORD_VERSION,
+            client_id: row.client_id.clone(),
+            key_id: row.key_id.clone(),
+            env: row.env.clone(),
+            key_type,
+            scopes: row.scope_list(),
+            expires_at: row.expires_at,
+            revoked_at: row.revoked_at,
+            rev: row.rev,
+        }
+        .encode(),
         expiration,
-    })
+    }];
+    if let Some(jwk) = row
+        .public_jwk
+        .as_deref()
+        .and_then(|j| serde_json::from_str::<PublicJwk>(j).ok())
+    {
+        pairs.push(KvPair {
+            key: jwk_kv_name(&row.key_id),
+            value: JwkRecord {
+                v: RECORD_VERSION,
+                client_id: row.client_id.clone(),
+                env: row.env.clone(),
+                jwk,
+                scopes: row.scope_list(),
+                expires_at: row.expires_at,
+                revoked_at: row.revoked_at,
+                rev: row.rev,
+            }
+            .encode(),
+            expiration,
+        });
+    }
+    pairs
+}
+
+/// The client-wide record: token revocation time, and whether it is disabled (deleted).
+fn client_pair(client: &Client) -> KvPair {
+    KvPair {
+        key: client_kv_name(&client.client_id),
+        value: ClientRecord {
+            v: RECORD_VERSION,
+            client_id: client.client_id.clone(),
+            revoked_before: client.revoked_before,
+            disabled: client.deleted_at.is_some(),
+            rev: client.rev,
+        }
+        .encode(),
+        expiration: None,
+    }
 }
 
 /// Exponential backoff from 500 ms to 5 minutes, with ±25% jitter so that
@@ -190,20 +242,33 @@ mod tests {
             revoked_at: None,
             rev: 2,
             published_rev: 0,
+            public_jwk: Some(
+                serde_json::to_string(&PublicJwk::from_public_key(&[9; 32], "k")).unwrap(),
+            ),
         }
     }
 
     #[test]
     fn records_carry_state_and_admin_keys_stay_private() {
         // Expires at 1_000: KV may drop the record a day later...
-        let pair = kv_pair(&row("cl_1", "[]"), 5_000).unwrap();
+        let pairs = kv_pairs(&row("cl_1", "[]"), 5_000);
+        assert_eq!(pairs.len(), 2, "static record and JWK record");
+        let jwk = JwkRecord::decode(&pairs[1].value).unwrap();
+        assert_eq!(
+            (pairs[1].key.as_str(), jwk.client_id.as_str(), jwk.rev),
+            ("jwk:k", "cl_1", 2)
+        );
+        let pair = &pairs[0];
         assert_eq!(pair.key, static_key_kv_name(&KeyHash::of("x")));
         let record = StaticKeyRecord::decode(&pair.value).unwrap();
         assert_eq!((record.rev, record.expires_at), (2, Some(1_000)));
         assert_eq!(pair.expiration, Some(87_400));
         // ...but never sooner than KV accepts, even when published long after.
-        let late = kv_pair(&row("cl_1", "[]"), 200_000).unwrap();
+        let late = &kv_pairs(&row("cl_1", "[]"), 200_000)[0];
         assert_eq!(late.expiration, Some(200_120));
-        assert!(kv_pair(&row(store::ADMIN_CLIENT_ID, r#"["admin"]"#), 0).is_none());
+        assert!(kv_pairs(&row(store::ADMIN_CLIENT_ID, r#"["admin"]"#), 0).is_empty());
+        let mut publishable = row("cl_1", "[]");
+        publishable.public_jwk = None;
+        assert_eq!(kv_pairs(&publishable, 0).len(), 1);
     }
 }

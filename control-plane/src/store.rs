@@ -27,6 +27,10 @@ pub struct Client {
     pub created_at: i64,
     /// Unix seconds; set once deleted.
     pub deleted_at: Option<i64>,
+    /// Tokens issued before this Unix time are refused.
+    pub revoked_before: Option<i64>,
+    /// Revision of the client's published state.
+    pub rev: i64,
 }
 
 /// A key as stored: never the key itself, only its hash.
@@ -56,6 +60,8 @@ pub struct KeyRow {
     pub rev: i64,
     /// Newest revision acknowledged by KV.
     pub published_rev: i64,
+    /// The public JWK (JSON) of a secret key's Ed25519 pair.
+    pub public_jwk: Option<String>,
 }
 
 impl KeyRow {
@@ -91,6 +97,8 @@ pub struct NewKey {
     pub key_hash: String,
     /// Unix seconds.
     pub expires_at: Option<i64>,
+    /// The public JWK (JSON), for secret keys.
+    pub public_jwk: Option<String>,
 }
 
 /// One pending outbox entry.
@@ -119,9 +127,11 @@ pub struct PublishStatus {
     pub last_error_ms: Option<i64>,
 }
 
-const CLIENT_COLUMNS: &str = "client_id, name, owner_id, metadata, created_at, deleted_at";
+const CLIENT_COLUMNS: &str =
+    "client_id, name, owner_id, metadata, created_at, deleted_at, revoked_before, rev";
 const KEY_COLUMNS: &str =
-    "key_id, client_id, env, key_type, name, scopes, key_hash, expires_at, created_at, revoked_at, rev, published_rev";
+    "key_id, client_id, env, key_type, name, scopes, key_hash, expires_at, created_at, \
+     revoked_at, rev, published_rev, public_jwk";
 
 /// Inserts a client.
 pub async fn insert_client(
@@ -192,7 +202,7 @@ pub async fn list_clients(
 pub async fn delete_client(pool: &AnyPool, client_id: &str, now_ms: i64) -> sqlx::Result<bool> {
     let mut tx = pool.begin().await?;
     let deleted = sqlx::query(
-        "update client set deleted_at = $1 where client_id = $2 and deleted_at is null",
+        "update client set deleted_at = $1, rev = rev + 1 where client_id = $2 and deleted_at is null",
     )
     .bind(now_ms / 1000)
     .bind(client_id)
@@ -212,8 +222,50 @@ pub async fn delete_client(pool: &AnyPool, client_id: &str, now_ms: i64) -> sqlx
     for (key_id,) in &revoked {
         enqueue(&mut tx, key_id, now_ms).await?;
     }
+    // The client record too: the edge refuses a disabled client's tokens.
+    enqueue(&mut tx, client_id, now_ms).await?;
     tx.commit().await?;
     Ok(true)
+}
+
+/// Refuses, from now on, every token the client's keys signed before now
+/// (the client's `revoked_before`), in one transaction with its outbox entry.
+/// `None` if there is no such live client.
+pub async fn revoke_client_tokens(
+    pool: &AnyPool,
+    client_id: &str,
+    now_ms: i64,
+) -> sqlx::Result<Option<Client>> {
+    let mut tx = pool.begin().await?;
+    let client: Option<Client> = sqlx::query_as(&format!(
+        "update client set revoked_before = $1, rev = rev + 1 where client_id = $2 and deleted_at is null \
+         returning {CLIENT_COLUMNS}"
+    ))
+    .bind(now_ms / 1000)
+    .bind(client_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if client.is_some() {
+        enqueue(&mut tx, client_id, now_ms).await?;
+    }
+    tx.commit().await?;
+    Ok(client)
+}
+
+/// The current rows of the given clients (deleted ones included).
+pub async fn clients_by_id(pool: &AnyPool, client_ids: &[&str]) -> sqlx::Result<Vec<Client>> {
+    if client_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "select {CLIENT_COLUMNS} from client where client_id in ({})",
+        placeholders(1, client_ids.len())
+    );
+    let mut query = sqlx::query_as::<_, Client>(&sql);
+    for id in client_ids {
+        query = query.bind(*id);
+    }
+    query.fetch_all(pool).await
 }
 
 /// Inserts a key and its outbox entry in one transaction (admin keys are
@@ -222,8 +274,8 @@ pub async fn insert_key(pool: &AnyPool, key: &NewKey, now_ms: i64) -> sqlx::Resu
     let mut tx = pool.begin().await?;
     let scopes = serde_json::to_string(&key.scopes).unwrap_or_else(|_| "[]".to_owned());
     let row: KeyRow = sqlx::query_as(&format!(
-        "insert into api_key (key_id, client_id, env, key_type, name, scopes, key_hash, expires_at, created_at) \
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9) returning {KEY_COLUMNS}"
+        "insert into api_key (key_id, client_id, env, key_type, name, scopes, key_hash, expires_at, created_at, \
+         public_jwk) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) returning {KEY_COLUMNS}"
     ))
     .bind(&key.key_id)
     .bind(&key.client_id)
@@ -234,6 +286,7 @@ pub async fn insert_key(pool: &AnyPool, key: &NewKey, now_ms: i64) -> sqlx::Resu
     .bind(&key.key_hash)
     .bind(key.expires_at)
     .bind(now_ms / 1000)
+    .bind(&key.public_jwk)
     .fetch_one(&mut *tx)
     .await?;
     if !row.is_admin() {

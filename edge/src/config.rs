@@ -1,4 +1,5 @@
-//! The worker's configuration: one typed struct read from wrangler vars.
+//! The worker's configuration: one typed struct read from wrangler vars and
+//! secrets, parsed once per isolate.
 //!
 //! Parsing takes a lookup function rather than `worker::Env`, so every rule
 //! here is tested natively.
@@ -15,9 +16,8 @@ impl core::fmt::Display for ConfigError {
     }
 }
 
-/// What the edge needs to know, parsed once per request from vars (cheap:
-/// a handful of string reads).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Everything the edge reads from its environment.
+#[derive(Clone, PartialEq, Eq)]
 pub struct EdgeConfig {
     /// Origin base URL per environment, from `ORIGIN_<ENV>` for each name in
     /// `ENVIRONMENTS` (default `live,test`).
@@ -28,10 +28,48 @@ pub struct EdgeConfig {
     pub allow_query_param: bool,
     /// Pass the credential on to the origin (`FORWARD_CREDENTIAL`, default false).
     pub forward_credential: bool,
+    /// The audience JWTs must name (`AUDIENCE`: the edge's public URL);
+    /// `None`: the request's own origin (`scheme://host`).
+    pub audience: Option<String>,
+    /// Largest accepted JWT lifetime, seconds (`MAX_TOKEN_LIFETIME`, default 3600).
+    pub max_token_lifetime: i64,
+    /// Allowed clock skew for JWT times, seconds (`CLOCK_SKEW`, default 60).
+    pub clock_skew: i64,
+    /// How long a KV record is trusted in the isolate, seconds (`CACHE_TTL`, default 30).
+    pub cache_ttl: i64,
+    /// How long "no such key" is trusted in the isolate, seconds
+    /// (`NEGATIVE_CACHE_TTL`, default 5): short, so a new key works soon.
+    pub negative_cache_ttl: i64,
+    /// Path prefixes that need no key (`PUBLIC_PATHS`, comma-separated; none by default).
+    pub public_paths: Vec<String>,
+    /// Forward CORS preflights (`OPTIONS` with `Access-Control-Request-Method`,
+    /// which browsers send without credentials) to the origin without a key
+    /// (`CORS_PREFLIGHT`: `forward`, the default, or `authenticate`).
+    pub forward_preflight: bool,
+    /// The environment whose origin serves public paths and preflights
+    /// (`PUBLIC_ENV`, default `live`).
+    pub public_env: String,
+    /// The secret for the `X-Keygate-Signature` header (`ORIGIN_SIGNING_SECRET`);
+    /// without it no signature is sent.
+    pub signing_secret: Option<String>,
+}
+
+impl core::fmt::Debug for EdgeConfig {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("EdgeConfig")
+            .field("origins", &self.origins)
+            .field("require_https", &self.require_https)
+            .field("public_paths", &self.public_paths)
+            .field(
+                "signing_secret",
+                &self.signing_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .finish_non_exhaustive()
+    }
 }
 
 impl EdgeConfig {
-    /// Parses the configuration; `var` returns a var's value if it is set.
+    /// Parses the configuration; `var` returns a var's (or secret's) value if set.
     pub fn parse(var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let environments = var("ENVIRONMENTS").unwrap_or_else(|| "live,test".to_owned());
         let mut origins = BTreeMap::new();
@@ -59,11 +97,65 @@ impl EdgeConfig {
                 "no origin configured: set ORIGIN_LIVE (and ORIGIN_TEST)".to_owned(),
             ));
         }
+        let public_paths = var("PUBLIC_PATHS")
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                if p.starts_with('/') {
+                    Ok(p.to_owned())
+                } else {
+                    Err(ConfigError(format!(
+                        "PUBLIC_PATHS: {p:?} must start with /"
+                    )))
+                }
+            })
+            .collect::<Result<_, _>>()?;
+        let forward_preflight = match var("CORS_PREFLIGHT").as_deref().map(str::trim) {
+            None | Some("" | "forward") => true,
+            Some("authenticate") => false,
+            Some(_) => {
+                return Err(ConfigError(
+                    "CORS_PREFLIGHT: expected forward or authenticate".to_owned(),
+                ))
+            }
+        };
+        let public_env = var("PUBLIC_ENV").unwrap_or_else(|| "live".to_owned());
+        let audience = var("AUDIENCE")
+            .map(|a| a.trim_end_matches('/').to_owned())
+            .filter(|a| !a.is_empty());
+        if audience
+            .as_ref()
+            .is_some_and(|a| !(a.starts_with("https://") || a.starts_with("http://")))
+        {
+            return Err(ConfigError(
+                "AUDIENCE: must be the edge's public http(s) URL".to_owned(),
+            ));
+        }
         Ok(Self {
             origins,
             require_https: flag(&var, "REQUIRE_HTTPS", true)?,
             allow_query_param: flag(&var, "ALLOW_QUERY_PARAM", false)?,
             forward_credential: flag(&var, "FORWARD_CREDENTIAL", false)?,
+            audience,
+            max_token_lifetime: seconds(&var, "MAX_TOKEN_LIFETIME", 3600, 60..=86_400)?,
+            clock_skew: seconds(&var, "CLOCK_SKEW", 60, 0..=600)?,
+            cache_ttl: seconds(&var, "CACHE_TTL", 30, 0..=3600)?,
+            negative_cache_ttl: seconds(&var, "NEGATIVE_CACHE_TTL", 5, 0..=3600)?,
+            public_paths,
+            forward_preflight,
+            public_env,
+            signing_secret: var("ORIGIN_SIGNING_SECRET").filter(|s| !s.is_empty()),
+        })
+    }
+
+    /// Whether `path` is under one of the public prefixes (whole segments).
+    pub fn is_public(&self, path: &str) -> bool {
+        self.public_paths.iter().any(|prefix| {
+            path.strip_prefix(prefix.as_str()).is_some_and(|rest| {
+                rest.is_empty() || prefix.ends_with('/') || rest.starts_with('/')
+            })
         })
     }
 }
@@ -78,6 +170,28 @@ fn flag(
         Some("true" | "1" | "yes") => Ok(true),
         Some("false" | "0" | "no") => Ok(false),
         Some(_) => Err(ConfigError(format!("{name}: expected true or false"))),
+    }
+}
+
+fn seconds(
+    var: &impl Fn(&str) -> Option<String>,
+    name: &str,
+    default: i64,
+    range: core::ops::RangeInclusive<i64>,
+) -> Result<i64, ConfigError> {
+    match var(name).as_deref().map(str::trim) {
+        None | Some("") => Ok(default),
+        Some(text) => text
+            .parse()
+            .ok()
+            .filter(|v| range.contains(v))
+            .ok_or_else(|| {
+                ConfigError(format!(
+                    "{name}: expected seconds in {}..={}",
+                    range.start(),
+                    range.end()
+                ))
+            }),
     }
 }
 
@@ -100,6 +214,9 @@ mod tests {
         assert!(!config.origins.contains_key("test"));
         assert!(config.require_https);
         assert!(!config.allow_query_param && !config.forward_credential);
+        assert_eq!((config.max_token_lifetime, config.clock_skew), (3600, 60));
+        assert!(config.public_paths.is_empty() && config.signing_secret.is_none());
+        assert!(config.forward_preflight);
     }
 
     #[test]
@@ -109,21 +226,44 @@ mod tests {
             ("ORIGIN_STAGING", "http://127.0.0.1:9"),
             ("REQUIRE_HTTPS", "false"),
             ("ALLOW_QUERY_PARAM", "1"),
+            ("PUBLIC_PATHS", "/health, /docs/"),
+            ("AUDIENCE", "https://edge.example.com/"),
+            ("ORIGIN_SIGNING_SECRET", "s3cret"),
         ])
         .unwrap();
         assert_eq!(config.origins.keys().collect::<Vec<_>>(), ["staging"]);
         assert!(!config.require_https && config.allow_query_param);
+        assert_eq!(config.audience.as_deref(), Some("https://edge.example.com"));
+        assert!(config.is_public("/health") && config.is_public("/docs/x"));
+        assert!(!config.is_public("/healthz") && !config.is_public("/doc"));
+        assert!(!format!("{config:?}").contains("s3cret"));
     }
 
     #[test]
     fn clear_errors() {
+        let live = ("ORIGIN_LIVE", "https://x");
         assert!(parse(&[]).unwrap_err().0.contains("ORIGIN_LIVE"));
         assert!(parse(&[("ORIGIN_LIVE", "ftp://x")])
             .unwrap_err()
             .0
             .starts_with("ORIGIN_LIVE"));
-        let bad_flag = parse(&[("ORIGIN_LIVE", "https://x"), ("REQUIRE_HTTPS", "maybe")]);
-        assert!(bad_flag.unwrap_err().0.starts_with("REQUIRE_HTTPS"));
+        for (name, value) in [
+            ("REQUIRE_HTTPS", "maybe"),
+            ("MAX_TOKEN_LIFETIME", "0"),
+            ("CLOCK_SKEW", "x"),
+            ("CACHE_TTL", "-1"),
+            ("PUBLIC_PATHS", "health"),
+            ("CORS_PREFLIGHT", "allow"),
+            ("AUDIENCE", "edge.example.com"),
+        ] {
+            assert!(
+                parse(&[live, (name, value)])
+                    .unwrap_err()
+                    .0
+                    .starts_with(name),
+                "{name}"
+            );
+        }
         assert!(parse(&[("ENVIRONMENTS", "Live")])
             .unwrap_err()
             .0

@@ -1,28 +1,47 @@
 //! keygate's edge: a Cloudflare Worker that lets a request through to the
 //! origin only when it carries a valid keygate credential.
 //!
-//! This file is the thin shell that does I/O (KV, `fetch`, the clock); every
-//! decision is made by the pure functions of [`gate`] and [`config`], which are
-//! tested natively. No `respond_with_errors`: a failure is always one of our
-//! fixed JSON bodies, never an error string.
+//! This file is the thin shell that does I/O (KV, `fetch`, the clock, the
+//! isolate caches); every decision is made by the pure functions of [`gate`]
+//! and [`config`], which are tested natively. No `respond_with_errors`: a
+//! failure is always one of our fixed JSON bodies, never an error string.
 
+pub mod cache;
 pub mod config;
 pub mod gate;
 
+use std::cell::RefCell;
+
 use shared::credential::{self, Presented, Source};
+use shared::jwt::{Unverified, VerifiedToken};
 use shared::key::AccessKey;
-use shared::record::static_key_kv_name;
+use shared::record::{client_kv_name, jwk_kv_name, static_key_kv_name};
 use wasm_bindgen::JsValue;
 use worker::{
     console_log, event, Context, Date, Env, Fetch, Headers, Method, Request, RequestInit,
     RequestRedirect, Response, Url,
 };
 
-use crate::config::EdgeConfig;
+use crate::cache::TtlCache;
+use crate::config::{ConfigError, EdgeConfig};
 use crate::gate::{Rejection, VerifiedCaller};
 
 /// The KV namespace binding holding key records.
 const KV_BINDING: &str = "KEYS";
+/// KV's own edge cache for reads (`cacheTtl`; 60 s is KV's minimum).
+const KV_CACHE_TTL: u64 = 60;
+/// Bounds of the isolate caches (entries).
+const RECORD_CACHE_SIZE: usize = 10_000;
+const TOKEN_CACHE_SIZE: usize = 10_000;
+
+thread_local! {
+    // Workers isolates are single-threaded: thread-locals are isolate-wide.
+    static CONFIG: RefCell<Option<Result<EdgeConfig, ConfigError>>> = const { RefCell::new(None) };
+    /// KV name → value (`None`: known absent), trusted until the deadline.
+    static RECORDS: RefCell<TtlCache<Option<String>>> = RefCell::new(TtlCache::new(RECORD_CACHE_SIZE));
+    /// Token text → (public key it verified under, verified token).
+    static TOKENS: RefCell<TtlCache<([u8; 32], VerifiedToken)>> = RefCell::new(TtlCache::new(TOKEN_CACHE_SIZE));
+}
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
@@ -32,18 +51,46 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
     }
 }
 
-async fn handle(req: Request, env: &Env) -> Result<Response, Rejection> {
-    let config =
-        EdgeConfig::parse(|name| env.var(name).ok().map(|v| v.to_string())).map_err(|e| {
+fn config(env: &Env) -> Result<EdgeConfig, Rejection> {
+    CONFIG.with(|cell| {
+        let mut cell = cell.borrow_mut();
+        let parsed = cell.get_or_insert_with(|| {
+            EdgeConfig::parse(|name| {
+                env.secret(name)
+                    .map(|s| s.to_string())
+                    .or_else(|_| env.var(name).map(|v| v.to_string()))
+                    .ok()
+            })
+        });
+        parsed.clone().map_err(|e| {
             console_log!("keygate: configuration error: {e}");
             Rejection::Misconfigured
-        })?;
+        })
+    })
+}
+
+async fn handle(req: Request, env: &Env) -> Result<Response, Rejection> {
+    let config = config(env)?;
     let url = req.url().map_err(|_| Rejection::Misconfigured)?;
     if config.require_https && url.scheme() != "https" {
         return Err(Rejection::HttpsRequired);
     }
+    let method = req.method();
+    let headers = req.headers();
+    let is_preflight = method == Method::Options
+        && headers.has("origin").unwrap_or(false)
+        && headers
+            .has("access-control-request-method")
+            .unwrap_or(false);
+    if config.is_public(url.path()) || (is_preflight && config.forward_preflight) {
+        let origin = config
+            .origins
+            .get(&config.public_env)
+            .ok_or(Rejection::Misconfigured)?;
+        return forward(req, &url, origin, None, None, &config).await;
+    }
 
-    let authorization = req.headers().get("authorization").ok().flatten();
+    let authorization = headers.get("authorization").ok().flatten();
     let apikey = if config.allow_query_param {
         query_value(&url, "apikey")
     } else {
@@ -59,9 +106,18 @@ async fn handle(req: Request, env: &Env) -> Result<Response, Rejection> {
         })?
         .ok_or(Rejection::MissingCredential)?;
 
-    let key = AccessKey::parse(&presented.text)
-        .map_err(|e| reject(Rejection::MalformedCredential(e), "key format", None))?;
-    let caller = verify_static(&key, env).await?;
+    let now_ms = Date::now().as_millis() as f64;
+    let caller = if presented.text.contains('.') && presented.source == Source::Bearer {
+        verify_token(&presented.text, &url, &config, env, now_ms).await?
+    } else {
+        let key = AccessKey::parse(&presented.text)
+            .map_err(|e| reject(Rejection::MalformedCredential(e), "key format", None))?;
+        let record = kv_get(env, &static_key_kv_name(&key.hash()), &config, now_ms).await?;
+        gate::check_static_key(&key, record.as_deref(), (now_ms / 1000.0) as i64)
+            .map_err(|r| reject(r, "static key", Some(key.key_id())))?
+    };
+    gate::authorize(&caller, method.as_ref(), url.path())
+        .map_err(|r| reject(r, "scope", Some(&caller.key_id)))?;
     let origin = config.origins.get(&caller.env).ok_or_else(|| {
         reject(
             Rejection::WrongEnvironment,
@@ -69,40 +125,115 @@ async fn handle(req: Request, env: &Env) -> Result<Response, Rejection> {
             Some(&caller.key_id),
         )
     })?;
-    forward(req, &url, origin, &caller, &presented, &config).await
+    forward(req, &url, origin, Some(&caller), Some(&presented), &config).await
 }
 
-async fn verify_static(key: &AccessKey, env: &Env) -> Result<VerifiedCaller, Rejection> {
+/// The JWT path: header checks, key record by `kid`, signature (once per
+/// isolate for a given token), then claims and revocation state every time.
+async fn verify_token(
+    text: &str,
+    url: &Url,
+    config: &EdgeConfig,
+    env: &Env,
+    now_ms: f64,
+) -> Result<VerifiedCaller, Rejection> {
+    let unverified = Unverified::parse(text)
+        .map_err(|e| reject(Rejection::InvalidToken(e), "token header", None))?;
+    let kid = unverified.kid().to_owned();
+    let record = kv_get(env, &jwk_kv_name(&kid), config, now_ms).await?;
+    let (record, key) =
+        gate::token_key(&kid, record.as_deref()).map_err(|r| reject(r, "token key", Some(&kid)))?;
+    let audience = config
+        .audience
+        .clone()
+        .unwrap_or_else(|| url.origin().ascii_serialization());
+    let options = gate::token_options(
+        &record,
+        &audience,
+        config.max_token_lifetime,
+        config.clock_skew,
+    );
+    let now = (now_ms / 1000.0) as i64;
+    let public_key = key.to_bytes();
+    let cached = TOKENS
+        .with(|c| c.borrow().get(text, now_ms))
+        .filter(|(pk, _)| *pk == public_key);
+    let verified = match cached {
+        Some((_, verified)) => verified,
+        None => {
+            let verified = unverified
+                .verify(&key, &options, now)
+                .map_err(|e| reject(Rejection::InvalidToken(e), "token", Some(&kid)))?;
+            // Valid until the token expires (plus skew); re-checked at every use anyway.
+            let until = ((verified.claims.exp + config.clock_skew) * 1000) as f64;
+            TOKENS.with(|c| {
+                c.borrow_mut().insert(
+                    text.to_owned(),
+                    (public_key, verified.clone()),
+                    until,
+                    now_ms,
+                )
+            });
+            verified
+        }
+    };
+    let client = kv_get(env, &client_kv_name(&record.client_id), config, now_ms).await?;
+    gate::check_token_state(&verified, &record, client.as_deref(), &options, now)
+        .map_err(|r| reject(r, "token state", Some(&kid)))
+}
+
+/// Reads a KV value through the isolate cache. A KV failure is `Unavailable`
+/// (503): the edge fails closed.
+async fn kv_get(
+    env: &Env,
+    name: &str,
+    config: &EdgeConfig,
+    now_ms: f64,
+) -> Result<Option<String>, Rejection> {
+    if let Some(hit) = RECORDS.with(|c| c.borrow().get(name, now_ms)) {
+        return Ok(hit);
+    }
     let kv = env
         .kv(KV_BINDING)
         .map_err(|_| reject(Rejection::Misconfigured, "KV binding missing", None))?;
-    let record = kv
-        .get(&static_key_kv_name(&key.hash()))
+    let value = kv
+        .get(name)
+        .cache_ttl(KV_CACHE_TTL)
         .text()
         .await
         .map_err(|e| {
             reject(
                 Rejection::Unavailable,
                 &format!("KV read failed: {e}"),
-                Some(key.key_id()),
+                None,
             )
         })?;
-    let now = (Date::now().as_millis() / 1000) as i64;
-    gate::check_static_key(key, record.as_deref(), now)
-        .map_err(|r| reject(r, "static key", Some(key.key_id())))
+    let ttl = if value.is_some() {
+        config.cache_ttl
+    } else {
+        config.negative_cache_ttl
+    };
+    RECORDS.with(|c| {
+        c.borrow_mut().insert(
+            name.to_owned(),
+            value.clone(),
+            now_ms + (ttl * 1000) as f64,
+            now_ms,
+        )
+    });
+    Ok(value)
 }
 
 /// Logs why a request was refused (the logs get the reason and key id; the
 /// client gets only the code) and passes the rejection on.
 fn reject(rejection: Rejection, context: &str, key_id: Option<&str>) -> Rejection {
+    let detail = match rejection {
+        Rejection::MalformedCredential(e) | Rejection::InvalidToken(e) => format!(": {e}"),
+        _ => String::new(),
+    };
     console_log!(
-        "keygate: refused {} ({context}{}{})",
+        "keygate: refused {} ({context}{detail}{})",
         rejection.code(),
-        if let Rejection::MalformedCredential(e) = rejection {
-            format!(": {e}")
-        } else {
-            String::new()
-        },
         key_id.map(|k| format!(", key {k}")).unwrap_or_default()
     );
     rejection
@@ -120,15 +251,20 @@ fn rejection_response(rejection: Rejection) -> worker::Result<Response> {
         .with_headers(headers))
 }
 
+/// Sends the request on to `origin`: same method, path, query (less a query
+/// credential), headers (less reserved and credential headers) and streamed
+/// body; plus the identity headers and their signature when a caller was
+/// verified. The origin's response is returned as it is.
 async fn forward(
     req: Request,
     url: &Url,
     origin: &str,
-    caller: &VerifiedCaller,
-    presented: &Presented,
+    caller: Option<&VerifiedCaller>,
+    presented: Option<&Presented>,
     config: &EdgeConfig,
 ) -> Result<Response, Rejection> {
-    let strip_query_credential = presented.source == Source::Query && !config.forward_credential;
+    let strip_query_credential =
+        presented.is_some_and(|p| p.source == Source::Query) && !config.forward_credential;
     let query = match url.query() {
         Some(q) if strip_query_credential => without_param(q, "apikey"),
         Some(q) => q.to_owned(),
@@ -150,11 +286,29 @@ async fn forward(
             headers.append(&name, &value).map_err(failed)?;
         }
     }
-    for (name, value) in caller.headers() {
-        headers.set(name, value).map_err(failed)?;
+    let method = req.method();
+    if let Some(caller) = caller {
+        for (name, value) in caller.headers() {
+            headers.set(name, value).map_err(failed)?;
+        }
+        if let Some(secret) = &config.signing_secret {
+            let identity = shared::origin::Identity {
+                method: method.as_ref(),
+                path: url.path(),
+                client_id: &caller.client_id,
+                key_id: &caller.key_id,
+                env: &caller.env,
+                key_type: caller.key_type.as_str(),
+                auth: caller.auth.as_str(),
+            };
+            let now = (Date::now().as_millis() / 1000) as i64;
+            let signature = shared::origin::sign(secret.as_bytes(), &identity, now);
+            headers
+                .set(shared::origin::SIGNATURE_HEADER, &signature)
+                .map_err(failed)?;
+        }
     }
 
-    let method = req.method();
     let mut init = RequestInit::new();
     init.with_method(method.clone())
         .with_headers(headers)

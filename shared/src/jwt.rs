@@ -249,6 +249,14 @@ pub struct VerifiedToken {
     pub claims: Claims,
 }
 
+impl VerifiedToken {
+    /// Re-checks the claims at a later `now` (a cached token is verified
+    /// once, but its time window and audience apply at every use).
+    pub fn recheck(&self, options: &VerifyOptions, now: i64) -> Result<(), Error> {
+        self.claims.check(options, now)
+    }
+}
+
 /// What a freshly minted token says.
 #[cfg(feature = "mint")]
 #[derive(Debug, Clone)]

@@ -192,7 +192,16 @@ impl Stack {
             "--var",
             &format!("ORIGIN_TEST={test}"),
         ]);
-        edge_cmd.args(["--var", "REQUIRE_HTTPS=false"]);
+        // Short isolate caches, so revocations show within a second here; the
+        // production window is documented in the README.
+        edge_cmd.args([
+            "--var",
+            "REQUIRE_HTTPS=false",
+            "--var",
+            "CACHE_TTL=1",
+            "--var",
+            "NEGATIVE_CACHE_TTL=1",
+        ]);
         let mut edge = Proc::spawn("edge", edge_cmd, &dir);
         let ready = edge.wait_ready(Duration::from_secs(60));
         let (edge_url, kv_api) = (ready_field(&ready, "edge"), ready_field(&ready, "kv_api"));

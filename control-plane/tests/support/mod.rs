@@ -209,6 +209,7 @@ pub async fn store_key(
             scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
             key_hash: key.hash().to_string(),
             expires_at,
+            public_jwk: None,
         },
         clock::now_ms(),
     )
