@@ -8,11 +8,18 @@
 // and people running `make dev` see that routing and header rewriting worked,
 // without any real backend.
 //
+// With --signing-secret it also checks the edge's X-Keygate-Signature the way
+// any origin would (this is the recipe of the README, in JavaScript) and
+// reports "signature": "valid" | "invalid" | "stale" | "missing".
+// A request header `x-demo-response-bytes: N` makes it answer with N bytes
+// (a deterministic pattern) instead of the echo, to test response streaming.
+//
 // Usage:
-//   node dev/demo-origin.mjs [--live-port 7071] [--test-port 7072]
+//   node dev/demo-origin.mjs [--live-port 7071] [--test-port 7072] [--signing-secret S]
 // Port 0 picks a free port. Once both listen, exactly one line goes to stdout:
 //   READY live=http://127.0.0.1:<p> test=http://127.0.0.1:<q>
 
+import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import { createServer } from "node:http";
 import { once } from "node:events";
 import { parseArgs } from "node:util";
@@ -23,8 +30,24 @@ const { values: args } = parseArgs({
   options: {
     "live-port": { type: "string", default: "7071" },
     "test-port": { type: "string", default: "7072" },
+    "signing-secret": { type: "string" },
   },
 });
+
+// The origin side of X-Keygate-Signature: `t=<unix>,v1=<hex HMAC-SHA256>` over
+// "keygate-v1\n<t>\n<METHOD>\n<path>\n<client id>\n<key id>\n<env>\n<key type>\n<auth>".
+function checkSignature(req, path, secret) {
+  const header = req.headers["x-keygate-signature"];
+  if (!header) return "missing";
+  const match = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(header);
+  if (!match) return "invalid";
+  const [, t, given] = match;
+  if (Math.abs(Date.now() / 1000 - Number(t)) > 300) return "stale";
+  const h = (name) => req.headers[`x-keygate-${name}`] ?? "";
+  const canonical = ["keygate-v1", t, req.method, path, h("client-id"), h("key-id"), h("env"), h("key-type"), h("auth")].join("\n");
+  const expected = createHmac("sha256", secret).update(canonical).digest();
+  return timingSafeEqual(expected, Buffer.from(given, "hex")) ? "valid" : "invalid";
+}
 
 function parsePort(name) {
   const port = Number(args[name]);
@@ -52,8 +75,12 @@ function echoServer(originName) {
     // Count the body as it streams instead of buffering it: uploads through the
     // edge may be large, and only the size matters for the echo.
     let bodyBytes = 0;
+    const bodyHash = createHash("sha256");
     try {
-      for await (const chunk of req) bodyBytes += chunk.length;
+      for await (const chunk of req) {
+        bodyBytes += chunk.length;
+        bodyHash.update(chunk);
+      }
     } catch {
       return; // client went away mid-upload; nothing to answer
     }
@@ -63,6 +90,15 @@ function echoServer(originName) {
     const queryAt = rawTarget.indexOf("?");
     const path = queryAt === -1 ? rawTarget : rawTarget.slice(0, queryAt);
     const url = new URL(rawTarget, `http://${HOST}`);
+    const responseBytes = Number(req.headers["x-demo-response-bytes"] ?? -1);
+    if (Number.isInteger(responseBytes) && responseBytes >= 0) {
+      // i mod 251: a pattern whose corruption (or truncation) shows in a hash.
+      const bytes = Buffer.alloc(responseBytes);
+      for (let i = 0; i < responseBytes; i++) bytes[i] = i % 251;
+      res.writeHead(200, { "content-type": "application/octet-stream", "content-length": responseBytes });
+      res.end(bytes);
+      return;
+    }
     const body = JSON.stringify({
       origin: originName,
       method: req.method,
@@ -70,6 +106,8 @@ function echoServer(originName) {
       query: queryObject(url.searchParams),
       headers: req.headers, // Node already lower-cases names and joins repeats
       body_bytes: bodyBytes,
+      body_sha256: bodyHash.digest("hex"),
+      ...(args["signing-secret"] ? { signature: checkSignature(req, path, args["signing-secret"]) } : {}),
     });
     res.writeHead(200, {
       "content-type": "application/json",

@@ -80,6 +80,9 @@ const { values: args } = parseArgs({
     port: { type: "string", default: "8787" },
     "kv-api-port": { type: "string", default: "8789" },
     persist: { type: "string" },
+    // Test-only: every KV read of the worker fails (the KV REST API still
+    // works), to prove the edge fails closed with 503.
+    "kv-fault": { type: "boolean", default: false },
     var: { type: "string", multiple: true, default: [] },
     "api-token": { type: "string", default: "local-dev-token" },
     "account-id": { type: "string", default: "local-account" },
@@ -133,7 +136,8 @@ class StderrLog extends Log {
   }
 }
 
-const mf = new Miniflare({
+const edgeWorker = {
+  name: "edge",
   modules: true,
   scriptPath,
   // Module names are relative to this root; the worker's own directory keeps
@@ -142,10 +146,30 @@ const mf = new Miniflare({
   modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
   compatibilityDate: "2026-04-01",
   kvNamespaces: { KEYS: config.namespaceId },
+  bindings,
+};
+// With --kv-fault the worker's KEYS is a stand-in whose reads always reject
+// (workers-rs takes any object with KV's methods); the real namespace lives
+// on a helper worker so the KV REST API keeps working.
+const faultyKv = {
+  name: "faulty-kv",
+  modules: true,
+  script: `export default function () {
+    const fail = async () => { throw new Error("simulated KV outage"); };
+    return { get: fail, getWithMetadata: fail, put: fail, list: fail, delete: fail };
+  }`,
+  kvNamespaces: { KEYS: config.namespaceId },
+};
+if (args["kv-fault"]) {
+  delete edgeWorker.kvNamespaces;
+  edgeWorker.wrappedBindings = { KEYS: { scriptName: "faulty-kv" } };
+}
+
+const mf = new Miniflare({
+  workers: args["kv-fault"] ? [edgeWorker, faultyKv] : [edgeWorker],
   // false = throwaway storage (hermetic tests); a directory keeps published
   // keys across restarts of `make dev`.
   kvPersist: args.persist ? resolve(args.persist) : false,
-  bindings,
   host: HOST,
   port: config.edgePort,
   // Offline: never fetch the Request.cf template from the internet.
@@ -500,7 +524,7 @@ process.on("SIGTERM", () => shutdown(0));
 
 try {
   const edgeUrl = await mf.ready;
-  const kv = await mf.getKVNamespace("KEYS");
+  const kv = await mf.getKVNamespace("KEYS", args["kv-fault"] ? "faulty-kv" : "edge");
   kvApi = kvApiServer(kv);
   kvApi.listen(config.kvApiPort, HOST);
   await once(kvApi, "listening");

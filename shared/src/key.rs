@@ -246,7 +246,12 @@ pub struct KeyHash(String);
 impl KeyHash {
     /// Hashes a key's text.
     pub fn of(key_text: &str) -> Self {
-        let digest = Sha256::digest(key_text.as_bytes());
+        Self::of_bytes(key_text.as_bytes())
+    }
+
+    /// Lowercase hex SHA-256 of any bytes.
+    pub fn of_bytes(bytes: &[u8]) -> Self {
+        let digest = Sha256::digest(bytes);
         let mut hex = String::with_capacity(64);
         for byte in digest {
             hex.push(char::from(b"0123456789abcdef"[usize::from(byte >> 4)]));

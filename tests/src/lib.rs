@@ -136,25 +136,35 @@ fn ready_field(line: &str, name: &str) -> String {
         .to_owned()
 }
 
-/// The running stack. Fields drop in order: control plane, edge, origin.
+/// How to run the stack.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Extra worker vars (`NAME`, `VALUE`), after the test defaults.
+    pub vars: Vec<(String, String)>,
+    /// Every KV read of the worker fails.
+    pub kv_fault: bool,
+    /// Secret for `X-Keygate-Signature` (also given to the demo origin, which checks it).
+    pub signing_secret: Option<String>,
+}
+
+/// The origins and the edge (workerd + the local KV REST API).
 #[derive(Debug)]
-pub struct Stack {
-    /// Control-plane base URL.
-    pub control_plane: String,
+pub struct Edge {
     /// Edge base URL.
-    pub edge: String,
-    /// The bootstrapped admin key.
-    pub admin_key: String,
-    /// Temporary folder with the database and logs.
+    pub url: String,
+    /// KV REST API base (`…/client/v4`).
+    pub kv_api: String,
+    /// Live origin base URL.
+    pub live_origin: String,
+    /// Temporary folder with logs.
     pub dir: PathBuf,
-    cp: Proc,
-    _edge: Proc,
+    edge: Proc,
     _origin: Proc,
 }
 
-impl Stack {
-    /// Starts origins, edge and control plane on free ports.
-    pub fn start(name: &str) -> Self {
+impl Edge {
+    /// Starts origins and edge on free ports.
+    pub fn start(name: &str, options: &Options) -> Self {
         let root = repo_root();
         let script = root.join("edge/build/index.js");
         assert!(
@@ -174,10 +184,29 @@ impl Stack {
             "--test-port",
             "0",
         ]);
+        if let Some(secret) = &options.signing_secret {
+            origin_cmd.args(["--signing-secret", secret]);
+        }
         let mut origin = Proc::spawn("origin", origin_cmd, &dir);
         let ready = origin.wait_ready(Duration::from_secs(30));
         let (live, test) = (ready_field(&ready, "live"), ready_field(&ready, "test"));
 
+        // Short isolate caches, so revocations show within a second here; the
+        // production window is documented in the README.
+        let mut vars = vec![
+            ("ORIGIN_LIVE".to_owned(), live.clone()),
+            ("ORIGIN_TEST".to_owned(), test),
+            ("REQUIRE_HTTPS".to_owned(), "false".to_owned()),
+            ("CACHE_TTL".to_owned(), "1".to_owned()),
+            ("NEGATIVE_CACHE_TTL".to_owned(), "1".to_owned()),
+        ];
+        if let Some(secret) = &options.signing_secret {
+            vars.push(("ORIGIN_SIGNING_SECRET".to_owned(), secret.clone()));
+        }
+        for (name, value) in &options.vars {
+            vars.retain(|(n, _)| n != name);
+            vars.push((name.clone(), value.clone()));
+        }
         let mut edge_cmd = Command::new("node");
         edge_cmd.current_dir(&root).args([
             "dev/edge-host.mjs",
@@ -186,26 +215,79 @@ impl Stack {
             "--kv-api-port",
             "0",
         ]);
-        edge_cmd.args([
-            "--var",
-            &format!("ORIGIN_LIVE={live}"),
-            "--var",
-            &format!("ORIGIN_TEST={test}"),
-        ]);
-        // Short isolate caches, so revocations show within a second here; the
-        // production window is documented in the README.
-        edge_cmd.args([
-            "--var",
-            "REQUIRE_HTTPS=false",
-            "--var",
-            "CACHE_TTL=1",
-            "--var",
-            "NEGATIVE_CACHE_TTL=1",
-        ]);
+        for (name, value) in vars.iter().filter(|(_, v)| !v.is_empty()) {
+            edge_cmd.args(["--var", &format!("{name}={value}")]);
+        }
+        if options.kv_fault {
+            edge_cmd.arg("--kv-fault");
+        }
         let mut edge = Proc::spawn("edge", edge_cmd, &dir);
         let ready = edge.wait_ready(Duration::from_secs(60));
-        let (edge_url, kv_api) = (ready_field(&ready, "edge"), ready_field(&ready, "kv_api"));
+        Self {
+            url: ready_field(&ready, "edge"),
+            kv_api: format!("{}/client/v4", ready_field(&ready, "kv_api")),
+            live_origin: live,
+            dir,
+            edge,
+            _origin: origin,
+        }
+    }
 
+    /// Writes KV pairs through the local KV REST API (bypassing the control plane).
+    pub async fn put_kv(&self, pairs: &[(String, String)]) {
+        let body: Vec<serde_json::Value> = pairs
+            .iter()
+            .map(|(key, value)| serde_json::json!({ "key": key, "value": value }))
+            .collect();
+        let response = reqwest::Client::new()
+            .put(format!(
+                "{}/accounts/local-account/storage/kv/namespaces/local-namespace/bulk",
+                self.kv_api
+            ))
+            .bearer_auth("local-dev-token")
+            .json(&body)
+            .send()
+            .await
+            .expect("KV API reachable");
+        assert!(
+            response.status().is_success(),
+            "KV bulk write failed: {}",
+            response.status()
+        );
+    }
+
+    /// The edge's log so far (worker console output included).
+    pub fn log_text(&self) -> String {
+        self.edge.log_text()
+    }
+}
+
+/// The whole stack: origins, edge, and the control plane publishing to it.
+#[derive(Debug)]
+pub struct Stack {
+    /// Control-plane base URL.
+    pub control_plane: String,
+    /// Edge base URL.
+    pub edge: String,
+    /// The bootstrapped admin key.
+    pub admin_key: String,
+    /// Temporary folder with the database and logs.
+    pub dir: PathBuf,
+    cp: Proc,
+    /// Origins and edge (dropped after the control plane).
+    pub edge_stack: Edge,
+}
+
+impl Stack {
+    /// Starts origins, edge and control plane on free ports, test defaults.
+    pub fn start(name: &str) -> Self {
+        Self::start_with(name, &Options::default())
+    }
+
+    /// Starts origins, edge and control plane on free ports.
+    pub fn start_with(name: &str, options: &Options) -> Self {
+        let edge_stack = Edge::start(name, options);
+        let dir = edge_stack.dir.clone();
         let database_url = format!("sqlite://{}", dir.join("keygate.db").display());
         let admin_file = dir.join("admin-key");
         let status = Command::new(keygate_bin())
@@ -226,7 +308,7 @@ impl Stack {
         cp_cmd
             .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
             .env("DATABASE_URL", &database_url)
-            .env("CF_API_BASE_URL", format!("{kv_api}/client/v4"))
+            .env("CF_API_BASE_URL", &edge_stack.kv_api)
             .env("CF_ACCOUNT_ID", "local-account")
             .env("CF_KV_NAMESPACE_ID", "local-namespace")
             .env("CF_API_TOKEN", "local-dev-token")
@@ -241,12 +323,11 @@ impl Stack {
 
         Self {
             control_plane,
-            edge: edge_url,
+            edge: edge_stack.url.clone(),
             admin_key,
             dir,
             cp,
-            _edge: edge,
-            _origin: origin,
+            edge_stack,
         }
     }
 
