@@ -9,6 +9,7 @@
 pub mod cache;
 pub mod config;
 pub mod gate;
+pub mod request_url;
 
 use std::cell::RefCell;
 
@@ -19,12 +20,13 @@ use shared::record::{client_kv_name, jwk_kv_name, static_key_kv_name};
 use wasm_bindgen::JsValue;
 use worker::{
     console_log, event, Context, Date, Env, Fetch, Headers, Method, Request, RequestInit,
-    RequestRedirect, Response, Url,
+    RequestRedirect, Response,
 };
 
 use crate::cache::TtlCache;
 use crate::config::{ConfigError, EdgeConfig};
 use crate::gate::{Rejection, VerifiedCaller};
+use crate::request_url::RequestUrl;
 
 /// The KV namespace binding holding key records.
 const KV_BINDING: &str = "KEYS";
@@ -71,8 +73,9 @@ fn config(env: &Env) -> Result<EdgeConfig, Rejection> {
 
 async fn handle(req: Request, env: &Env) -> Result<Response, Rejection> {
     let config = config(env)?;
-    let url = req.url().map_err(|_| Rejection::Misconfigured)?;
-    if config.require_https && url.scheme() != "https" {
+    let raw_url = req.inner().url();
+    let url = RequestUrl::parse(&raw_url).ok_or(Rejection::Misconfigured)?;
+    if config.require_https && url.scheme != "https" {
         return Err(Rejection::HttpsRequired);
     }
     let method = req.method();
@@ -82,7 +85,7 @@ async fn handle(req: Request, env: &Env) -> Result<Response, Rejection> {
         && headers
             .has("access-control-request-method")
             .unwrap_or(false);
-    if config.is_public(url.path()) || (is_preflight && config.forward_preflight) {
+    if config.is_public(url.path) || (is_preflight && config.forward_preflight) {
         let origin = config
             .origins
             .get(&config.public_env)
@@ -92,7 +95,7 @@ async fn handle(req: Request, env: &Env) -> Result<Response, Rejection> {
 
     let authorization = headers.get("authorization").ok().flatten();
     let apikey = if config.allow_query_param {
-        query_value(&url, "apikey")
+        url.query_value("apikey")
     } else {
         None
     };
@@ -116,7 +119,7 @@ async fn handle(req: Request, env: &Env) -> Result<Response, Rejection> {
         gate::check_static_key(&key, record.as_deref(), (now_ms / 1000.0) as i64)
             .map_err(|r| reject(r, "static key", Some(key.key_id())))?
     };
-    gate::authorize(&caller, method.as_ref(), url.path())
+    gate::authorize(&caller, method.as_ref(), url.path)
         .map_err(|r| reject(r, "scope", Some(&caller.key_id)))?;
     let origin = config.origins.get(&caller.env).ok_or_else(|| {
         reject(
@@ -132,7 +135,7 @@ async fn handle(req: Request, env: &Env) -> Result<Response, Rejection> {
 /// isolate for a given token), then claims and revocation state every time.
 async fn verify_token(
     text: &str,
-    url: &Url,
+    url: &RequestUrl<'_>,
     config: &EdgeConfig,
     env: &Env,
     now_ms: f64,
@@ -146,7 +149,7 @@ async fn verify_token(
     let audience = config
         .audience
         .clone()
-        .unwrap_or_else(|| url.origin().ascii_serialization());
+        .unwrap_or_else(|| url.origin.to_owned());
     let options = gate::token_options(
         &record,
         &audience,
@@ -257,7 +260,7 @@ fn rejection_response(rejection: Rejection) -> worker::Result<Response> {
 /// verified. The origin's response is returned as it is.
 async fn forward(
     req: Request,
-    url: &Url,
+    url: &RequestUrl<'_>,
     origin: &str,
     caller: Option<&VerifiedCaller>,
     presented: Option<&Presented>,
@@ -265,15 +268,14 @@ async fn forward(
 ) -> Result<Response, Rejection> {
     let strip_query_credential =
         presented.is_some_and(|p| p.source == Source::Query) && !config.forward_credential;
-    let query = match url.query() {
-        Some(q) if strip_query_credential => without_param(q, "apikey"),
-        Some(q) => q.to_owned(),
-        None => String::new(),
-    };
-    let target = if query.is_empty() {
-        format!("{origin}{}", url.path())
+    let query = if strip_query_credential {
+        url.query_without("apikey")
     } else {
-        format!("{origin}{}?{query}", url.path())
+        url.query.map(str::to_owned)
+    };
+    let target = match query {
+        Some(query) => format!("{origin}{}?{query}", url.path),
+        None => format!("{origin}{}", url.path),
     };
 
     let headers = Headers::new();
@@ -294,7 +296,7 @@ async fn forward(
         if let Some(secret) = &config.signing_secret {
             let identity = shared::origin::Identity {
                 method: method.as_ref(),
-                path: url.path(),
+                path: url.path,
                 client_id: &caller.client_id,
                 key_id: &caller.key_id,
                 env: &caller.env,
@@ -322,32 +324,4 @@ async fn forward(
         console_log!("keygate: origin fetch failed: {e}");
         Rejection::OriginUnreachable
     })
-}
-
-fn query_value(url: &Url, name: &str) -> Option<String> {
-    url.query_pairs()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
-}
-
-/// Removes every `name=…` pair from a raw query string, leaving the other
-/// pairs byte for byte as the client sent them.
-fn without_param(query: &str, name: &str) -> String {
-    query
-        .split('&')
-        .filter(|pair| pair.split('=').next() != Some(name))
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::without_param;
-
-    #[test]
-    fn strips_only_the_named_parameter() {
-        assert_eq!(without_param("a=1&apikey=x&b=%20", "apikey"), "a=1&b=%20");
-        assert_eq!(without_param("apikey=x", "apikey"), "");
-        assert_eq!(without_param("apikeys=1", "apikey"), "apikeys=1");
-    }
 }

@@ -6,9 +6,10 @@
 //! with defaults) and refuses newer ones, so an edge that has not been
 //! redeployed fails closed instead of misreading a record.
 
-use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use serde::Serialize;
+use serde_json::Value;
 
-use crate::{jwk::PublicJwk, key::KeyHash, key::KeyType, Error};
+use crate::{json::StrictObject, jwk::PublicJwk, key::KeyHash, key::KeyType, Error};
 
 /// The newest record format this code writes and understands.
 pub const RECORD_VERSION: u32 = 1;
@@ -28,18 +29,96 @@ pub fn client_kv_name(client_id: &str) -> String {
     format!("client:{client_id}")
 }
 
-/// Decodes any record type: checks the version first, so a record from a
-/// newer control plane is refused as such rather than half-understood.
-fn decode_versioned<T: DeserializeOwned>(json: &str) -> Result<T, Error> {
-    #[derive(Deserialize)]
-    struct Version {
-        v: u32,
+/// A record's members, version checked first: a record from a newer
+/// control plane is refused as such rather than half-understood.
+///
+/// Decoding is written out by hand over one strict object (unique members)
+/// instead of derived per type: the edge bundle then carries one small JSON
+/// reader instead of a deserialiser per record type.
+struct Members(StrictObject);
+
+impl Members {
+    fn parse(json: &str) -> Result<Self, Error> {
+        let object = StrictObject::parse(json.as_bytes()).map_err(|_| Error::RecordMalformed)?;
+        let members = Self(object);
+        match members.0.get("v").and_then(Value::as_u64) {
+            Some(v) if v >= 1 && v <= u64::from(RECORD_VERSION) => Ok(members),
+            Some(_) => Err(Error::RecordVersion),
+            None => Err(Error::RecordMalformed),
+        }
     }
-    let version: Version = serde_json::from_str(json).map_err(|_| Error::RecordMalformed)?;
-    if version.v == 0 || version.v > RECORD_VERSION {
-        return Err(Error::RecordVersion);
+
+    fn version(&self) -> u32 {
+        self.0.get("v").and_then(Value::as_u64).unwrap_or(0) as u32
     }
-    serde_json::from_str(json).map_err(|_| Error::RecordMalformed)
+
+    fn string(&self, name: &str) -> Result<String, Error> {
+        string_of(self.0.get(name))
+    }
+
+    fn optional_time(&self, name: &str) -> Result<Option<i64>, Error> {
+        match self.0.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(v) => v.as_i64().map(Some).ok_or(Error::RecordMalformed),
+        }
+    }
+
+    fn integer_or_zero(&self, name: &str) -> Result<i64, Error> {
+        Ok(self.optional_time(name)?.unwrap_or(0))
+    }
+
+    fn strings(&self, name: &str) -> Result<Vec<String>, Error> {
+        match self.0.get(name) {
+            None | Some(Value::Null) => Ok(Vec::new()),
+            Some(Value::Array(items)) => items.iter().map(|v| string_of(Some(v))).collect(),
+            Some(_) => Err(Error::RecordMalformed),
+        }
+    }
+
+    fn flag(&self, name: &str) -> Result<bool, Error> {
+        match self.0.get(name) {
+            None | Some(Value::Null) => Ok(false),
+            Some(Value::Bool(b)) => Ok(*b),
+            Some(_) => Err(Error::RecordMalformed),
+        }
+    }
+
+    fn key_type(&self) -> Result<KeyType, Error> {
+        KeyType::from_name(&self.string("key_type")?).ok_or(Error::RecordMalformed)
+    }
+}
+
+fn string_of(value: Option<&Value>) -> Result<String, Error> {
+    match value {
+        Some(Value::String(s)) => Ok(s.clone()),
+        _ => Err(Error::RecordMalformed),
+    }
+}
+
+fn optional_string(
+    object: &serde_json::Map<String, Value>,
+    name: &str,
+) -> Result<Option<String>, Error> {
+    match object.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(Error::RecordMalformed),
+    }
+}
+
+fn jwk_of(value: Option<&Value>) -> Result<PublicJwk, Error> {
+    let Some(Value::Object(object)) = value else {
+        return Err(Error::RecordMalformed);
+    };
+    let required = |name: &str| string_of(object.get(name));
+    Ok(PublicJwk {
+        kty: required("kty")?,
+        crv: required("crv")?,
+        x: required("x")?,
+        kid: optional_string(object, "kid")?,
+        alg: optional_string(object, "alg")?,
+        use_: optional_string(object, "use")?,
+    })
 }
 
 fn encode<T: Serialize>(record: &T) -> String {
@@ -49,7 +128,7 @@ fn encode<T: Serialize>(record: &T) -> String {
 }
 
 /// What the edge needs to verify tokens signed by one access key, found by `kid`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct JwkRecord {
     /// Record format version.
     pub v: u32,
@@ -60,23 +139,29 @@ pub struct JwkRecord {
     /// The public key; its `kid` is the key id.
     pub jwk: PublicJwk,
     /// Allowed `METHODS:/path-prefix` scopes; empty means unrestricted.
-    #[serde(default)]
     pub scopes: Vec<String>,
     /// Unix seconds after which the key is refused.
-    #[serde(default)]
     pub expires_at: Option<i64>,
     /// Unix seconds at which the key was revoked; set means refused.
-    #[serde(default)]
     pub revoked_at: Option<i64>,
     /// Monotonic revision of the key's state.
-    #[serde(default)]
     pub rev: i64,
 }
 
 impl JwkRecord {
     /// Decodes a record read from KV.
     pub fn decode(json: &str) -> Result<Self, Error> {
-        decode_versioned(json)
+        let m = Members::parse(json)?;
+        Ok(Self {
+            v: m.version(),
+            client_id: m.string("client_id")?,
+            env: m.string("env")?,
+            jwk: jwk_of(m.0.get("jwk"))?,
+            scopes: m.strings("scopes")?,
+            expires_at: m.optional_time("expires_at")?,
+            revoked_at: m.optional_time("revoked_at")?,
+            rev: m.integer_or_zero("rev")?,
+        })
     }
 
     /// Encodes a record for KV.
@@ -86,7 +171,7 @@ impl JwkRecord {
 }
 
 /// Per-client state that applies to all of a client's keys and tokens.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ClientRecord {
     /// Record format version.
     pub v: u32,
@@ -94,20 +179,24 @@ pub struct ClientRecord {
     pub client_id: String,
     /// Tokens issued (`iat`) before this Unix time are refused: revokes every
     /// outstanding JWT of the client at once, without waiting for `exp`.
-    #[serde(default)]
     pub revoked_before: Option<i64>,
     /// A disabled client's keys and tokens are all refused.
-    #[serde(default)]
     pub disabled: bool,
     /// Monotonic revision of the client's state.
-    #[serde(default)]
     pub rev: i64,
 }
 
 impl ClientRecord {
     /// Decodes a record read from KV.
     pub fn decode(json: &str) -> Result<Self, Error> {
-        decode_versioned(json)
+        let m = Members::parse(json)?;
+        Ok(Self {
+            v: m.version(),
+            client_id: m.string("client_id")?,
+            revoked_before: m.optional_time("revoked_before")?,
+            disabled: m.flag("disabled")?,
+            rev: m.integer_or_zero("rev")?,
+        })
     }
 
     /// Encodes a record for KV.
@@ -117,7 +206,7 @@ impl ClientRecord {
 }
 
 /// What the edge needs to know about one static key, found by its hash.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StaticKeyRecord {
     /// Record format version.
     pub v: u32,
@@ -130,24 +219,31 @@ pub struct StaticKeyRecord {
     /// Secret or publishable.
     pub key_type: KeyType,
     /// Allowed `METHODS:/path-prefix` scopes; empty means unrestricted.
-    #[serde(default)]
     pub scopes: Vec<String>,
     /// Unix seconds after which the key is refused.
-    #[serde(default)]
     pub expires_at: Option<i64>,
     /// Unix seconds at which the key was revoked; set means refused.
-    #[serde(default)]
     pub revoked_at: Option<i64>,
     /// Monotonic revision of this key's state, so a late write of an older
     /// state can be recognised and never win over a newer one.
-    #[serde(default)]
     pub rev: i64,
 }
 
 impl StaticKeyRecord {
     /// Decodes a record read from KV.
     pub fn decode(json: &str) -> Result<Self, Error> {
-        decode_versioned(json)
+        let m = Members::parse(json)?;
+        Ok(Self {
+            v: m.version(),
+            client_id: m.string("client_id")?,
+            key_id: m.string("key_id")?,
+            env: m.string("env")?,
+            key_type: m.key_type()?,
+            scopes: m.strings("scopes")?,
+            expires_at: m.optional_time("expires_at")?,
+            revoked_at: m.optional_time("revoked_at")?,
+            rev: m.integer_or_zero("rev")?,
+        })
     }
 
     /// Encodes a record for KV.
