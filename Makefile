@@ -4,7 +4,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: help setup build build-edge dev test lint fmt test-rust test-wasm test-node clean
+.PHONY: help setup build build-edge dev test lint fmt test-rust test-wasm test-node test-fuzz fuzz bench bench-edge clean
 
 help:
 	@echo "make dev    build and run the whole local stack (control plane, edge in workerd, demo origins)"
@@ -40,11 +40,29 @@ test-wasm: setup
 test-node: setup
 	node --test dev/selftest/selftest.mjs
 
+# The benchmark crate is linted (above), not tested: its dev-dependencies
+# (criterion, ring, dalek) would only slow the test build down.
 test-rust: build
-	cargo test --workspace --no-fail-fast
+	cargo test --workspace --exclude keygate-bench --no-fail-fast
 
-test: lint test-wasm test-node test-rust
+# A short run of every fuzz target (nightly + cargo-fuzz), so they cannot rot.
+test-fuzz: setup
+	fuzz/run.sh --smoke
+
+test: lint test-wasm test-node test-fuzz test-rust
 	@echo "make test: all suites passed"
+
+# Bounded fuzzing: FUZZ_SECONDS per target (default 60).
+fuzz: setup
+	fuzz/run.sh $${FUZZ_SECONDS:-60}
+
+# Criterion: shared's hot paths, and Ed25519 verify vs ring and dalek.
+bench: setup
+	cargo bench -p keygate-bench
+
+# The edge under load in workerd, against a pass-through and a jose worker.
+bench-edge: build
+	bench/edge/run.sh
 
 clean:
 	cargo clean

@@ -168,7 +168,11 @@ async fn verify_token(
                 .verify(&key, &options, now)
                 .map_err(|e| reject(Rejection::InvalidToken(e), "token", Some(&kid)))?;
             // Valid until the token expires (plus skew); re-checked at every use anyway.
-            let until = ((verified.claims.exp + config.clock_skew) * 1000) as f64;
+            let until = verified
+                .claims
+                .exp
+                .saturating_add(config.clock_skew)
+                .saturating_mul(1000) as f64;
             TOKENS.with(|c| {
                 c.borrow_mut().insert(
                     text.to_owned(),

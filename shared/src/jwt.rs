@@ -209,8 +209,11 @@ impl Claims {
 
     fn check(&self, options: &VerifyOptions, now: i64) -> Result<(), Error> {
         let skew = options.skew;
-        if self.exp <= self.iat || self.exp - self.iat > options.max_lifetime {
-            return Err(Error::TokenLifetime);
+        // Checked: a signed `iat` of -9e18 and `exp` of 9e18 must not wrap
+        // into a "short" lifetime (found by the token_verify fuzz target).
+        match self.exp.checked_sub(self.iat) {
+            Some(lifetime) if lifetime > 0 && lifetime <= options.max_lifetime => {}
+            _ => return Err(Error::TokenLifetime),
         }
         if self.iat > now.saturating_add(skew) {
             return Err(Error::TokenIssuedInFuture);

@@ -289,6 +289,27 @@ fn over_long_lifetime() {
 }
 
 #[test]
+fn lifetime_arithmetic_cannot_overflow() {
+    // exp - iat overflows i64; unchecked, it wrapped to a negative "lifetime"
+    // and a validly signed token never expired.
+    refused(
+        &sign(
+            &header(),
+            &with_times(-9_000_000_000_000_000_000, 9_000_000_000_000_000_000),
+        ),
+        Error::TokenLifetime,
+    );
+    refused(
+        &sign(&header(), &with_times(i64::MIN, i64::MAX)),
+        Error::TokenLifetime,
+    );
+    refused(
+        &sign(&header(), &with_times(i64::MAX, i64::MIN)),
+        Error::TokenLifetime,
+    );
+}
+
+#[test]
 fn missing_exp_or_iat() {
     let c = format!(r#"{{"iss":"{CLIENT}","sub":"{CLIENT}","aud":"{AUD}","iat":{NOW}}}"#);
     refused(&sign(&header(), &c), Error::TokenMissingExpiry);
