@@ -21,9 +21,22 @@ fn wrangler_deploy_dry_run_builds_and_binds() {
         .output()
         .expect("run wrangler");
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "wrangler failed:\n{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
-    for binding in ["env.KEYS", "KV Namespace", "env.ORIGIN_LIVE", "env.AUDIENCE", "env.REQUIRE_HTTPS (\"true\")"] {
-        assert!(stdout.contains(binding), "{binding} missing from:\n{stdout}");
+    assert!(
+        output.status.success(),
+        "wrangler failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for binding in [
+        "env.KEYS",
+        "KV Namespace",
+        "env.ORIGIN_LIVE",
+        "env.AUDIENCE",
+        "env.REQUIRE_HTTPS (\"true\")",
+    ] {
+        assert!(
+            stdout.contains(binding),
+            "{binding} missing from:\n{stdout}"
+        );
     }
     let files: Vec<String> = std::fs::read_dir(&out)
         .unwrap()
