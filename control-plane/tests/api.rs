@@ -972,6 +972,7 @@ async fn every_route_refuses_bad_credentials() {
         let keys_path = format!("{client_path}/keys");
         let key_path = format!("/v1/keys/{key_id}");
         let revoke_path = format!("{key_path}/revoke");
+        let revoke_tokens_path = format!("{client_path}/revoke-tokens");
         let new_client = json!({ "name": "should not exist" });
         let new_key = json!({});
         #[rustfmt::skip]
@@ -984,6 +985,7 @@ async fn every_route_refuses_bad_credentials() {
             (Method::POST, "/v1/clients", Some(&new_client), StatusCode::CREATED),
             (Method::POST, &keys_path, Some(&new_key), StatusCode::CREATED),
             (Method::POST, &revoke_path, None, StatusCode::OK),
+            (Method::POST, &revoke_tokens_path, None, StatusCode::OK),
             (Method::DELETE, &client_path, None, StatusCode::NO_CONTENT),
         ];
 
@@ -1231,6 +1233,93 @@ async fn plaintext_keys_never_reach_the_database() {
                 key.key_id()
             );
         }
+        backend.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn key_holders_see_their_own_key_and_jwks_are_kept_public_only() {
+    for backend in backends().await {
+        let api = Api::new(&backend).await;
+        let ctx = backend.label;
+        let client = api.create_client(&json!({ "name": "holder" })).await;
+        let client_id = str_field(&client, "id").to_owned();
+        let secret = api.create_key(&client_id, &json!({ "env": "test" })).await;
+        let secret_text = str_field(&secret, "key").to_owned();
+        let publishable = api
+            .create_key(&client_id, &json!({ "type": "publishable" }))
+            .await;
+
+        // GET /v1/apikeys/self with the key itself: its own view, never a secret.
+        let own = api
+            .send(request(
+                Method::GET,
+                "/v1/apikeys/self",
+                Some(bearer(&secret_text)),
+                None,
+            ))
+            .await;
+        assert_eq!(own.status, StatusCode::OK, "[{ctx}] {}", own.text);
+        assert_eq!(own.json["client_id"], client_id.as_str(), "[{ctx}]");
+        assert_eq!(own.json["id"], secret["id"], "[{ctx}]");
+        assert!(
+            !own.text.contains(&secret_text),
+            "[{ctx}] the secret came back"
+        );
+        let none = api
+            .send(request(Method::GET, "/v1/apikeys/self", None, None))
+            .await;
+        assert_error(
+            &none,
+            StatusCode::UNAUTHORIZED,
+            "missing_credential",
+            &format!("[{ctx}] no key"),
+        );
+
+        // Secret keys keep the public JWK of their Ed25519 pair; it matches
+        // the key's own derivation. Publishable keys have none.
+        let key = AccessKey::parse(&secret_text).expect("parses");
+        let expected = shared::signing::SigningKeyPair::derive(&key)
+            .expect("secret key")
+            .public_jwk();
+        let row = store::get_key(&backend.db.pool, key.key_id())
+            .await
+            .unwrap()
+            .unwrap();
+        let stored: shared::jwk::PublicJwk =
+            serde_json::from_str(row.public_jwk.as_deref().unwrap()).unwrap();
+        assert_eq!(stored, expected, "[{ctx}]");
+        let publishable_row = store::get_key(&backend.db.pool, str_field(&publishable, "id"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(publishable_row.public_jwk.is_none(), "[{ctx}]");
+
+        // revoke-tokens stamps the client and queues its record.
+        let revoked = api
+            .post(
+                &format!("/v1/clients/{client_id}/revoke-tokens"),
+                &json!({}),
+            )
+            .await;
+        assert_eq!(revoked.status, StatusCode::OK, "[{ctx}] {}", revoked.text);
+        assert!(
+            revoked.json["revoked_before"].as_i64().unwrap() >= clock::now_secs() - 5,
+            "[{ctx}]"
+        );
+        assert!(
+            outbox_key_ids(&backend.db).await.contains(&client_id),
+            "[{ctx}] no outbox entry for the client record"
+        );
+        let missing = api
+            .post("/v1/clients/cl_nobody/revoke-tokens", &json!({}))
+            .await;
+        assert_error(
+            &missing,
+            StatusCode::NOT_FOUND,
+            "not_found",
+            &format!("[{ctx}] unknown client"),
+        );
         backend.finish().await;
     }
 }
