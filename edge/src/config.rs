@@ -52,6 +52,9 @@ pub struct EdgeConfig {
     /// The secret for the `X-Keygate-Signature` header (`ORIGIN_SIGNING_SECRET`);
     /// without it no signature is sent.
     pub signing_secret: Option<String>,
+    /// Check JWT signatures with the runtime's WebCrypto (`SIGNATURE_VERIFIER`:
+    /// `webcrypto`, the default) or ed25519-compact in WASM (`wasm`).
+    pub webcrypto: bool,
 }
 
 impl core::fmt::Debug for EdgeConfig {
@@ -147,6 +150,15 @@ impl EdgeConfig {
             forward_preflight,
             public_env,
             signing_secret: var("ORIGIN_SIGNING_SECRET").filter(|s| !s.is_empty()),
+            webcrypto: match var("SIGNATURE_VERIFIER").as_deref().map(str::trim) {
+                None | Some("" | "webcrypto") => true,
+                Some("wasm") => false,
+                Some(_) => {
+                    return Err(ConfigError(
+                        "SIGNATURE_VERIFIER: expected webcrypto or wasm".to_owned(),
+                    ))
+                }
+            },
         })
     }
 
@@ -216,7 +228,7 @@ mod tests {
         assert!(!config.allow_query_param && !config.forward_credential);
         assert_eq!((config.max_token_lifetime, config.clock_skew), (3600, 60));
         assert!(config.public_paths.is_empty() && config.signing_secret.is_none());
-        assert!(config.forward_preflight);
+        assert!(config.forward_preflight && config.webcrypto);
     }
 
     #[test]
@@ -255,6 +267,7 @@ mod tests {
             ("PUBLIC_PATHS", "health"),
             ("CORS_PREFLIGHT", "allow"),
             ("AUDIENCE", "edge.example.com"),
+            ("SIGNATURE_VERIFIER", "openssl"),
         ] {
             assert!(
                 parse(&[live, (name, value)])

@@ -10,6 +10,7 @@ pub mod cache;
 pub mod config;
 pub mod gate;
 pub mod request_url;
+pub mod webcrypto;
 
 use std::cell::RefCell;
 
@@ -164,8 +165,22 @@ async fn verify_token(
     let verified = match cached {
         Some((_, verified)) => verified,
         None => {
+            let (message, signature) = unverified.signature_input();
+            let signature_valid = if config.webcrypto {
+                match webcrypto::verify_ed25519(&public_key, message, signature, now_ms).await {
+                    Ok(valid) => valid,
+                    Err(e) => {
+                        console_log!(
+                            "keygate: WebCrypto Ed25519 unavailable ({e:?}); using ed25519-compact"
+                        );
+                        key.verify(message, signature).is_ok()
+                    }
+                }
+            } else {
+                key.verify(message, signature).is_ok()
+            };
             let verified = unverified
-                .verify(&key, &options, now)
+                .verify_with_signature_verdict(signature_valid, &options, now)
                 .map_err(|e| reject(Rejection::InvalidToken(e), "token", Some(&kid)))?;
             // Valid until the token expires (plus skew); re-checked at every use anyway.
             let until = verified

@@ -139,7 +139,34 @@ impl<'a> Unverified<'a> {
         options: &VerifyOptions,
         now: i64,
     ) -> Result<VerifiedToken, Error> {
-        key.verify(self.signing_input.as_bytes(), &self.signature)?;
+        // The length was checked by `parse`: the only failure left is a bad signature.
+        let signature_valid = key
+            .verify(self.signing_input.as_bytes(), &self.signature)
+            .is_ok();
+        self.verify_with_signature_verdict(signature_valid, options, now)
+    }
+
+    /// The exact bytes the signature covers and the 64-byte signature, for an
+    /// Ed25519 verifier outside this crate (WebCrypto, at the edge).
+    pub fn signature_input(&self) -> (&[u8], &[u8]) {
+        (self.signing_input.as_bytes(), &self.signature)
+    }
+
+    /// Steps 5 and 6 when the signature was checked by an external verifier
+    /// against a [`VerificationKey`] (so weak keys were already refused):
+    /// `false` is `TokenSignature`; the claims are checked exactly as in
+    /// [`Unverified::verify`]. The external verifier must agree with
+    /// [`VerificationKey::verify`] on every input; the edge's tests prove
+    /// that for WebCrypto on the Wycheproof vectors.
+    pub fn verify_with_signature_verdict(
+        self,
+        signature_valid: bool,
+        options: &VerifyOptions,
+        now: i64,
+    ) -> Result<VerifiedToken, Error> {
+        if !signature_valid {
+            return Err(Error::TokenSignature);
+        }
         let claims = Claims::parse(&self.payload)?;
         claims.check(options, now)?;
         Ok(VerifiedToken {
