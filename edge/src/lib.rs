@@ -18,11 +18,8 @@ use shared::credential::{self, Presented, Source};
 use shared::jwt::{Unverified, VerifiedToken};
 use shared::key::AccessKey;
 use shared::record::{client_kv_name, jwk_kv_name, static_key_kv_name};
-use wasm_bindgen::JsValue;
-use worker::{
-    console_log, event, Context, Date, Env, Fetch, Headers, Method, Request, RequestInit,
-    RequestRedirect, Response,
-};
+use wasm_bindgen::{prelude::wasm_bindgen, JsCast, JsValue};
+use worker::{console_log, event, Context, Date, Env, Fetch, Headers, Method, Request, Response};
 
 use crate::cache::TtlCache;
 use crate::config::{ConfigError, EdgeConfig};
@@ -44,6 +41,35 @@ thread_local! {
     static RECORDS: RefCell<TtlCache<Option<String>>> = RefCell::new(TtlCache::new(RECORD_CACHE_SIZE));
     /// Token text → (public key it verified under, verified token).
     static TOKENS: RefCell<TtlCache<([u8; 32], VerifiedToken)>> = RefCell::new(TtlCache::new(TOKEN_CACHE_SIZE));
+}
+
+#[wasm_bindgen(inline_js = r#"
+// The outbound request, built on the JS side in one call: copying headers
+// from WASM one by one costs more CPU than the whole key check.
+export function outbound_request(incoming, target, identity, keepCredential) {
+  const headers = new Headers(incoming.headers);
+  for (const name of [...headers.keys()]) {
+    // Callers never get to assert an identity of their own.
+    if (name.startsWith("x-keygate-")) headers.delete(name);
+  }
+  headers.delete("host");
+  if (!keepCredential) headers.delete("authorization");
+  const pairs = identity.split("\n");
+  for (let i = 0; i + 1 < pairs.length; i += 2) headers.set(pairs[i], pairs[i + 1]);
+  const method = incoming.method;
+  const body = method === "GET" || method === "HEAD" ? null : incoming.body;
+  // Streams are handed over as they are: bodies are never buffered.
+  return new Request(target, { method, headers, body, redirect: "manual" });
+}
+"#)]
+extern "C" {
+    #[wasm_bindgen(catch)]
+    fn outbound_request(
+        incoming: &JsValue,
+        target: &str,
+        identity: &str,
+        keep_credential: bool,
+    ) -> Result<JsValue, JsValue>;
 }
 
 #[event(fetch)]
@@ -189,12 +215,8 @@ async fn verify_token(
                 .saturating_add(config.clock_skew)
                 .saturating_mul(1000) as f64;
             TOKENS.with(|c| {
-                c.borrow_mut().insert(
-                    text.to_owned(),
-                    (public_key, verified.clone()),
-                    until,
-                    now_ms,
-                )
+                c.borrow_mut()
+                    .insert(text.to_owned(), (public_key, verified.clone()), until)
             });
             verified
         }
@@ -236,12 +258,8 @@ async fn kv_get(
         config.negative_cache_ttl
     };
     RECORDS.with(|c| {
-        c.borrow_mut().insert(
-            name.to_owned(),
-            value.clone(),
-            now_ms + (ttl * 1000) as f64,
-            now_ms,
-        )
+        c.borrow_mut()
+            .insert(name.to_owned(), value.clone(), now_ms + (ttl * 1000) as f64)
     });
     Ok(value)
 }
@@ -297,24 +315,20 @@ async fn forward(
         None => format!("{origin}{}", url.path),
     };
 
-    let headers = Headers::new();
-    let failed = |_| Rejection::Misconfigured;
-    for (name, value) in req.headers().entries() {
-        let drop = gate::is_reserved_header(&name)
-            || name.eq_ignore_ascii_case("host")
-            || (name.eq_ignore_ascii_case("authorization") && !config.forward_credential);
-        if !drop {
-            headers.append(&name, &value).map_err(failed)?;
-        }
-    }
-    let method = req.method();
+    // Identity headers as "name\nvalue\n…": one string across the WASM/JS
+    // boundary instead of a call per header (values never contain newlines).
+    let mut identity = String::new();
     if let Some(caller) = caller {
         for (name, value) in caller.headers() {
-            headers.set(name, value).map_err(failed)?;
+            identity.push_str(name);
+            identity.push('\n');
+            identity.push_str(value);
+            identity.push('\n');
         }
         if let Some(secret) = &config.signing_secret {
-            let identity = shared::origin::Identity {
-                method: method.as_ref(),
+            let method = req.inner().method();
+            let identity_fields = shared::origin::Identity {
+                method: &method,
                 path: url.path,
                 client_id: &caller.client_id,
                 key_id: &caller.key_id,
@@ -323,22 +337,22 @@ async fn forward(
                 auth: caller.auth.as_str(),
             };
             let now = (Date::now().as_millis() / 1000) as i64;
-            let signature = shared::origin::sign(secret.as_bytes(), &identity, now);
-            headers
-                .set(shared::origin::SIGNATURE_HEADER, &signature)
-                .map_err(failed)?;
+            identity.push_str(shared::origin::SIGNATURE_HEADER);
+            identity.push('\n');
+            identity.push_str(&shared::origin::sign(
+                secret.as_bytes(),
+                &identity_fields,
+                now,
+            ));
+            identity.push('\n');
         }
     }
-
-    let mut init = RequestInit::new();
-    init.with_method(method.clone())
-        .with_headers(headers)
-        .with_redirect(RequestRedirect::Manual);
-    if !matches!(method, Method::Get | Method::Head) {
-        // Hand the incoming stream over as is: bodies are never buffered.
-        init.with_body(req.inner().body().map(JsValue::from));
-    }
-    let outbound = Request::new_with_init(&target, &init).map_err(failed)?;
+    let outbound = outbound_request(req.inner(), &target, &identity, config.forward_credential)
+        .map(|js| Request::from(js.unchecked_into::<worker::web_sys::Request>()))
+        .map_err(|e| {
+            console_log!("keygate: cannot build the origin request: {e:?}");
+            Rejection::Misconfigured
+        })?;
     Fetch::Request(outbound).send().await.map_err(|e| {
         console_log!("keygate: origin fetch failed: {e}");
         Rejection::OriginUnreachable

@@ -64,7 +64,7 @@ async fn key(subtle: &Object, public_key: &[u8; 32], now_ms: f64) -> Result<JsVa
     let imported = call(subtle, "importKey", &args).await?;
     KEYS.with(|k| {
         k.borrow_mut()
-            .insert(name, imported.clone(), now_ms + KEY_CACHE_MS, now_ms)
+            .insert(name, imported.clone(), now_ms + KEY_CACHE_MS)
     });
     Ok(imported)
 }
