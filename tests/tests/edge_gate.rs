@@ -445,6 +445,29 @@ async fn kv_outage_fails_closed_and_https_is_enforced() {
     assert_eq!(code(&reply), (StatusCode::FORBIDDEN, "https_required"));
     drop(strict);
 
+    // A bad var: 503 misconfigured for every request, and the log names the var.
+    let misconfigured = Edge::start(
+        "misconfigured",
+        &Options {
+            vars: vec![("CACHE_TTL".into(), "-1".into())],
+            ..Options::default()
+        },
+    );
+    let reply = get(
+        &format!("{}/", misconfigured.url),
+        &format!("Bearer {}", key.expose()),
+    )
+    .await;
+    assert_eq!(
+        code(&reply),
+        (StatusCode::SERVICE_UNAVAILABLE, "misconfigured")
+    );
+    assert!(
+        misconfigured.log_text().contains("CACHE_TTL"),
+        "the log names the variable"
+    );
+    drop(misconfigured);
+
     // A test key at an edge that serves no test origin: 403 wrong_environment.
     let live_only = Edge::start(
         "live-only",
