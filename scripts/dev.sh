@@ -108,6 +108,8 @@ try:
   curl -s $edge/anything -H "Authorization: Bearer $test_key"
   curl -s -u "$live_key:" $edge/hello
   curl -si $edge/anything
+  TOKEN=\$($keygate token mint --key $live_key --aud $edge --client $client)
+  curl -s $edge/anything -H "Authorization: Bearer \$TOKEN"
   export KEYGATE_URL=$KEYGATE_URL KEYGATE_ADMIN_KEY=$KEYGATE_ADMIN_KEY
   $keygate key list --client $client
   $keygate key revoke <key id>
