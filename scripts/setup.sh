@@ -39,34 +39,37 @@ export CARGO_TARGET_DIR="$PWD/target/debian-wasm"
 ENV
 fi
 
-# --- host tools, pinned to Cargo.lock ----------------------------------------
-# Each takes minutes to compile, so install only when the version differs.
+# --- host tools, pinned ------------------------------------------------------
+# Each takes minutes to compile, so each is installed only when its version
+# differs, and the missing ones build at the same time (they share little;
+# on a fresh machine that saves several minutes).
 cargo_bin=${CARGO_HOME:-$HOME/.cargo}/bin
-wbg_version=$(lock_version wasm-bindgen)
-if [ "$("$cargo_bin/wasm-bindgen" --version 2>/dev/null | awk '{print $2}')" != "$wbg_version" ]; then
+wbg_version=$(lock_version wasm-bindgen)      # must equal the crate in Cargo.lock
+wb_version=$(lock_version worker)             # worker-build is versioned with worker
+fuzz_version=0.13.2
+installed() { # tool, version: whether `tool --version` ends with that version
+  [ "$("$cargo_bin/$1" --version 2>/dev/null | awk '{print $NF}')" = "$2" ]
+}
+pids=()
+names=()
+if installed wasm-bindgen "$wbg_version"; then log "wasm-bindgen-cli $wbg_version: present"; else
   log "installing wasm-bindgen-cli $wbg_version (several minutes)"
   # Not --locked: its lock file names a webpki-roots release the registry lacks.
-  cargo install -q wasm-bindgen-cli --version "=$wbg_version" >&2
-else
-  log "wasm-bindgen-cli $wbg_version: present"
+  cargo install -q wasm-bindgen-cli --version "=$wbg_version" >&2 & pids+=($!); names+=(wasm-bindgen-cli)
 fi
-wb_version=$(lock_version worker)
-# (`worker-build --version` prints the bare version number.)
-if [ "$("$cargo_bin/worker-build" --version 2>/dev/null | awk '{print $NF}')" != "$wb_version" ]; then
+if installed worker-build "$wb_version"; then log "worker-build $wb_version: present"; else
   log "installing worker-build $wb_version (several minutes)"
-  cargo install -q --locked worker-build --version "=$wb_version" >&2
-else
-  log "worker-build $wb_version: present"
+  cargo install -q --locked worker-build --version "=$wb_version" >&2 & pids+=($!); names+=(worker-build)
 fi
-
-# --- fuzzing: cargo-fuzz (pinned) and a nightly toolchain for its sanitizers ---
-fuzz_version=0.13.2
-if [ "$("$cargo_bin/cargo-fuzz" --version 2>/dev/null | awk '{print $NF}')" != "$fuzz_version" ]; then
+if installed cargo-fuzz "$fuzz_version"; then log "cargo-fuzz $fuzz_version: present"; else
   log "installing cargo-fuzz $fuzz_version"
-  cargo install -q --locked cargo-fuzz --version "=$fuzz_version" >&2
-else
-  log "cargo-fuzz $fuzz_version: present"
+  cargo install -q --locked cargo-fuzz --version "=$fuzz_version" >&2 & pids+=($!); names+=(cargo-fuzz)
 fi
+for i in "${!pids[@]}"; do
+  wait "${pids[$i]}" || { log "installing ${names[$i]} failed"; exit 1; }
+done
+
+# --- a nightly toolchain for cargo-fuzz's sanitizers -----------------------------
 if rustup run nightly rustc --version >/dev/null 2>&1; then
   log "nightly toolchain: present"
 elif timeout 300 rustup toolchain install nightly --profile minimal >&2; then
