@@ -62,7 +62,7 @@ wait_ready() { # a process's READY line (bounded wait)
 start origin node dev/demo-origin.mjs --live-port "$live_port" --test-port "$test_port"
 start edge node dev/edge-host.mjs --port "$edge_port" --kv-api-port "$kv_port" --persist .keygate/kv \
   --var "ORIGIN_LIVE=http://127.0.0.1:$live_port" --var "ORIGIN_TEST=http://127.0.0.1:$test_port" \
-  --var REQUIRE_HTTPS=false
+  --var REQUIRE_HTTPS=false --var "AUDIENCE=http://127.0.0.1:$edge_port"
 wait_ready origin
 wait_ready edge
 
