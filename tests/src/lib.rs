@@ -260,6 +260,21 @@ impl Edge {
     pub fn log_text(&self) -> String {
         self.edge.log_text()
     }
+
+    /// Whether `needle` shows up in the edge's log within a few seconds
+    /// (worker console output reaches the file asynchronously).
+    pub fn log_eventually_contains(&self, needle: &str) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            if self.log_text().contains(needle) {
+                return true;
+            }
+            if Instant::now() > deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
 }
 
 /// The whole stack: origins, edge, and the control plane publishing to it.

@@ -416,7 +416,7 @@ async fn kv_outage_fails_closed_and_https_is_enforced() {
         (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
     );
     assert!(
-        broken.log_text().contains("KV read failed"),
+        broken.log_eventually_contains("KV read failed"),
         "the log says why"
     );
     // A malformed key is still refused offline, before any KV read.
@@ -463,7 +463,7 @@ async fn kv_outage_fails_closed_and_https_is_enforced() {
         (StatusCode::SERVICE_UNAVAILABLE, "misconfigured")
     );
     assert!(
-        misconfigured.log_text().contains("CACHE_TTL"),
+        misconfigured.log_eventually_contains("CACHE_TTL"),
         "the log names the variable"
     );
     drop(misconfigured);
