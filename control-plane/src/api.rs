@@ -12,7 +12,7 @@ use axum::{
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use shared::{key::KeyType, signing::SigningKeyPair};
+use shared::key::KeyType;
 use tokio::sync::Notify;
 use tower_http::trace::TraceLayer;
 
@@ -22,8 +22,8 @@ use crate::{
     config::{parse_duration_secs, KeyPolicy},
     db::Db,
     error::{ApiError, ApiResult},
-    mint,
-    store::{self, Client, KeyRow, NewKey},
+    mint::{self, KeySpec},
+    store::{self, Client, KeyRow},
 };
 
 /// Everything a handler may need.
@@ -58,7 +58,7 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/clients", post(create_client).get(list_clients))
         .route(
             "/v1/clients/{client_id}",
-            get(get_client).delete(delete_client),
+            get(get_client).patch(update_client).delete(delete_client),
         )
         .route(
             "/v1/clients/{client_id}/keys",
@@ -72,6 +72,14 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/keys/{key_id}/revoke", post(revoke_key))
         .route("/v1/publish/status", get(publish_status))
         .route("/v1/apikeys/self", get(key_self))
+        .route("/v1/apikeys/{env}", get(self_list_keys))
+        .route("/v1/apikeys/regenerate/{env}", post(self_regenerate))
+        .route(
+            "/v1/clients/{client_id}/keys/regenerate",
+            post(regenerate_keys),
+        )
+        .route("/v1/clients/{client_id}/jwks", get(client_jwks))
+        .route("/v1/audit", get(list_audit))
         .fallback(|| async { ApiError::NotFound("route") })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -142,28 +150,28 @@ impl From<Client> for ClientView {
     }
 }
 
-async fn create_client(
-    State(state): State<AppState>,
-    _admin: AdminKey,
-    AppJson(body): AppJson<NewClientBody>,
-) -> ApiResult<(StatusCode, Json<ClientView>)> {
-    let name = body.name.trim();
+fn check_name(name: &str) -> ApiResult<&str> {
+    let name = name.trim();
     if name.is_empty() || name.chars().count() > 200 {
         return Err(ApiError::Invalid(
             "name must be 1 to 200 characters".to_owned(),
         ));
     }
-    if body
-        .owner_id
-        .as_ref()
-        .is_some_and(|o| o.is_empty() || o.chars().count() > 200)
-    {
+    Ok(name)
+}
+
+fn check_owner(owner_id: &str) -> ApiResult<()> {
+    if owner_id.is_empty() || owner_id.chars().count() > 200 {
         return Err(ApiError::Invalid(
             "owner_id must be 1 to 200 characters".to_owned(),
         ));
     }
-    let metadata = match body.metadata {
-        None | Some(Value::Null) => "{}".to_owned(),
+    Ok(())
+}
+
+fn check_metadata(metadata: Option<Value>) -> ApiResult<Option<String>> {
+    let metadata = match metadata {
+        None | Some(Value::Null) => return Ok(None),
         Some(m @ Value::Object(_)) => m.to_string(),
         Some(_) => {
             return Err(ApiError::Invalid(
@@ -176,17 +184,77 @@ async fn create_client(
             "metadata must be at most 16 KiB".to_owned(),
         ));
     }
+    Ok(Some(metadata))
+}
+
+async fn create_client(
+    State(state): State<AppState>,
+    admin: AdminKey,
+    AppJson(body): AppJson<NewClientBody>,
+) -> ApiResult<(StatusCode, Json<ClientView>)> {
+    let name = check_name(&body.name)?;
+    if let Some(owner) = &body.owner_id {
+        check_owner(owner)?;
+    }
+    let metadata = check_metadata(body.metadata)?.unwrap_or_else(|| "{}".to_owned());
     let client = store::insert_client(
         &state.db.pool,
         &mint::new_client_id(),
         name,
         body.owner_id.as_deref(),
         &metadata,
-        clock::now_secs(),
+        &admin.key_id,
+        clock::now_ms(),
     )
     .await?;
-    tracing::info!(client_id = %client.client_id, "client created");
+    tracing::info!(client_id = %client.client_id, by = %admin.key_id, "client created");
     Ok((StatusCode::CREATED, Json(client.into())))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UpdateClientBody {
+    name: Option<String>,
+    /// `null` clears the owner; absent leaves it.
+    #[serde(default, deserialize_with = "present")]
+    owner_id: Option<Option<String>>,
+    metadata: Option<Value>,
+}
+
+/// Tells an absent member (`None`) from an explicit `null` (`Some(None)`).
+fn present<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(deserializer).map(Some)
+}
+
+async fn update_client(
+    State(state): State<AppState>,
+    admin: AdminKey,
+    AppPath(client_id): AppPath<String>,
+    AppJson(body): AppJson<UpdateClientBody>,
+) -> ApiResult<Json<ClientView>> {
+    if client_id == store::ADMIN_CLIENT_ID {
+        return Err(ApiError::Conflict("the admin client cannot be changed"));
+    }
+    let name = body.name.as_deref().map(check_name).transpose()?;
+    if let Some(Some(owner)) = &body.owner_id {
+        check_owner(owner)?;
+    }
+    let metadata = check_metadata(body.metadata)?;
+    let owner = body.owner_id.as_ref().map(|o| o.as_deref());
+    let client = store::update_client(
+        &state.db.pool,
+        &client_id,
+        name,
+        owner,
+        metadata.as_deref(),
+        &admin.key_id,
+        clock::now_ms(),
+    )
+    .await?
+    .ok_or(ApiError::NotFound("client"))?;
+    Ok(Json(client.into()))
 }
 
 #[derive(Debug, Deserialize)]
@@ -195,6 +263,7 @@ struct ListClientsQuery {
     limit: Option<i64>,
     cursor: Option<String>,
     owner_id: Option<String>,
+    name: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -219,6 +288,7 @@ async fn list_clients(
         &state.db.pool,
         query.cursor.as_deref(),
         query.owner_id.as_deref(),
+        query.name.as_deref(),
         limit + 1,
     )
     .await?;
@@ -253,7 +323,7 @@ async fn delete_client(
     if client_id == store::ADMIN_CLIENT_ID {
         return Err(ApiError::Conflict("the admin client cannot be deleted"));
     }
-    if !store::delete_client(&state.db.pool, &client_id, clock::now_ms()).await? {
+    if !store::delete_client(&state.db.pool, &client_id, &admin.key_id, clock::now_ms()).await? {
         return Err(ApiError::NotFound("client"));
     }
     state.publish_wake.notify_one();
@@ -268,9 +338,10 @@ async fn revoke_client_tokens(
     admin: AdminKey,
     AppPath(client_id): AppPath<String>,
 ) -> ApiResult<Json<ClientView>> {
-    let client = store::revoke_client_tokens(&state.db.pool, &client_id, clock::now_ms())
-        .await?
-        .ok_or(ApiError::NotFound("client"))?;
+    let client =
+        store::revoke_client_tokens(&state.db.pool, &client_id, &admin.key_id, clock::now_ms())
+            .await?
+            .ok_or(ApiError::NotFound("client"))?;
     state.publish_wake.notify_one();
     tracing::info!(%client_id, by = %admin.key_id, "client tokens revoked");
     Ok(Json(client.into()))
@@ -400,26 +471,16 @@ async fn create_key(
         }
     };
     let now_ms = clock::now_ms();
-    let key = mint::new_key(key_type, &env).map_err(|e| ApiError::Invalid(e.to_string()))?;
-    let row = store::insert_key(
-        &state.db.pool,
-        &NewKey {
-            key_id: key.key_id().to_owned(),
-            client_id,
-            env,
-            key_type: key_type.as_str().to_owned(),
-            name: name.map(str::to_owned),
-            scopes: body.scopes,
-            key_hash: key.hash().to_string(),
-            expires_at: lifetime.map(|secs| now_ms / 1000 + secs),
-            // Secret keys sign tokens; only the public half is kept.
-            public_jwk: SigningKeyPair::derive(&key)
-                .ok()
-                .map(|pair| serde_json::to_string(&pair.public_jwk()).unwrap_or_default()),
-        },
-        now_ms,
-    )
-    .await?;
+    let (key, new_key) = mint::key_for(KeySpec {
+        client_id,
+        env,
+        key_type,
+        name: name.map(str::to_owned),
+        scopes: body.scopes,
+        expires_at: lifetime.map(|secs| now_ms / 1000 + secs),
+    })
+    .map_err(|e| ApiError::Invalid(e.to_string()))?;
+    let row = store::insert_key(&state.db.pool, &new_key, &admin.key_id, now_ms).await?;
     state.publish_wake.notify_one();
     tracing::info!(key_id = %row.key_id, client_id = %row.client_id, by = %admin.key_id, "key created");
     Ok((
@@ -469,7 +530,7 @@ async fn revoke_key(
     admin: AdminKey,
     AppPath(key_id): AppPath<String>,
 ) -> ApiResult<Json<KeyView>> {
-    let key = store::revoke_key(&state.db.pool, &key_id, clock::now_ms())
+    let key = store::revoke_key(&state.db.pool, &key_id, &admin.key_id, clock::now_ms())
         .await?
         .ok_or(ApiError::NotFound("key"))?;
     state.publish_wake.notify_one();
@@ -488,4 +549,175 @@ async fn publish_status(
     _admin: AdminKey,
 ) -> ApiResult<Json<store::PublishStatus>> {
     Ok(Json(store::publish_status(&state.db.pool).await?))
+}
+
+// ---- regenerate, JWKS, self-service, audit ----
+
+/// Revokes every active key of `client_id` in `env` and issues one new key
+/// per configured type, in one transaction. Returns the new keys (plaintext
+/// shown this once) and the revoked ids.
+async fn regenerate(
+    state: &AppState,
+    client_id: &str,
+    env: &str,
+    actor: &str,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    if !state.policy.environments.iter().any(|e| e == env) {
+        return Err(ApiError::Invalid(format!(
+            "env must be one of: {}",
+            state.policy.environments.join(", ")
+        )));
+    }
+    let now_ms = clock::now_ms();
+    let expires_at = state
+        .policy
+        .default_key_lifetime
+        .map(|secs| now_ms / 1000 + secs);
+    let mut plaintexts = Vec::new();
+    let mut rows = Vec::new();
+    for key_type in state
+        .policy
+        .key_types
+        .iter()
+        .filter_map(|t| KeyType::from_name(t))
+    {
+        let (key, row) = mint::key_for(KeySpec {
+            client_id: client_id.to_owned(),
+            env: env.to_owned(),
+            key_type,
+            name: None,
+            scopes: Vec::new(),
+            expires_at,
+        })
+        .map_err(|e| ApiError::Invalid(e.to_string()))?;
+        plaintexts.push(key.expose().to_owned());
+        rows.push(row);
+    }
+    let (revoked, created) =
+        store::regenerate_keys(&state.db.pool, client_id, env, &rows, actor, now_ms).await?;
+    state.publish_wake.notify_one();
+    tracing::info!(%client_id, %env, by = %actor, revoked = revoked.len(), "keys regenerated");
+    let keys: Vec<Value> = created
+        .into_iter()
+        .zip(plaintexts)
+        .map(|(row, key)| {
+            serde_json::to_value(CreatedKey {
+                key,
+                view: row.into(),
+            })
+            .unwrap_or(Value::Null)
+        })
+        .collect();
+    Ok((
+        StatusCode::CREATED,
+        Json(serde_json::json!({ "keys": keys, "revoked": revoked })),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RegenerateBody {
+    env: String,
+}
+
+async fn regenerate_keys(
+    State(state): State<AppState>,
+    admin: AdminKey,
+    AppPath(client_id): AppPath<String>,
+    AppJson(body): AppJson<RegenerateBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    if client_id == store::ADMIN_CLIENT_ID {
+        return Err(ApiError::Conflict(
+            "admin keys are created with `keygate admin-key create`",
+        ));
+    }
+    store::get_client(&state.db.pool, &client_id)
+        .await?
+        .ok_or(ApiError::NotFound("client"))?;
+    regenerate(&state, &client_id, &body.env, &admin.key_id).await
+}
+
+/// The client's active signing keys as a JWKS (public keys only), for
+/// verifying its tokens anywhere (`keygate token verify --jwk`).
+async fn client_jwks(
+    State(state): State<AppState>,
+    _admin: AdminKey,
+    AppPath(client_id): AppPath<String>,
+) -> ApiResult<Json<Value>> {
+    store::get_client(&state.db.pool, &client_id)
+        .await?
+        .ok_or(ApiError::NotFound("client"))?;
+    let now = clock::now_secs();
+    let keys: Vec<Value> = store::list_keys(&state.db.pool, &client_id, None)
+        .await?
+        .into_iter()
+        .filter(|k| k.revoked_at.is_none() && !k.expires_at.is_some_and(|at| at <= now))
+        .filter_map(|k| k.public_jwk.and_then(|j| serde_json::from_str(&j).ok()))
+        .collect();
+    Ok(Json(serde_json::json!({ "keys": keys })))
+}
+
+/// Self-service: the caller's client's keys in `env` (never secrets).
+async fn self_list_keys(
+    State(state): State<AppState>,
+    holder: KeyHolder,
+    AppPath(env): AppPath<String>,
+) -> ApiResult<Json<Page<KeyView>>> {
+    let keys = store::list_keys(&state.db.pool, &holder.key.client_id, Some(&env)).await?;
+    Ok(Json(Page {
+        items: keys.into_iter().map(Into::into).collect(),
+        next_cursor: None,
+    }))
+}
+
+/// Self-service: revokes the caller's client's keys in `env` and returns new
+/// ones. Publishable keys may not do this (they live in client-side code).
+async fn self_regenerate(
+    State(state): State<AppState>,
+    holder: KeyHolder,
+    AppPath(env): AppPath<String>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    if holder.key.key_type != KeyType::Secret.as_str() || holder.key.is_admin() {
+        return Err(ApiError::Forbidden);
+    }
+    let client_id = holder.key.client_id.clone();
+    regenerate(&state, &client_id, &env, &holder.key.key_id).await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuditQuery {
+    limit: Option<i64>,
+    cursor: Option<i64>,
+    target: Option<String>,
+}
+
+async fn list_audit(
+    State(state): State<AppState>,
+    _admin: AdminKey,
+    AppQuery(query): AppQuery<AuditQuery>,
+) -> ApiResult<Json<Value>> {
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::Invalid(
+            "limit must be between 1 and 1000".to_owned(),
+        ));
+    }
+    let entries =
+        store::list_audit(&state.db.pool, query.cursor, query.target.as_deref(), limit).await?;
+    let next_cursor = (entries.len() as i64 == limit)
+        .then(|| entries.last().map(|e| e.audit_id))
+        .flatten();
+    let items: Vec<Value> = entries
+        .into_iter()
+        .map(|e| {
+            serde_json::json!({
+                "id": e.audit_id, "at_ms": e.at_ms, "actor": e.actor, "action": e.action, "target": e.target,
+                "detail": serde_json::from_str::<Value>(&e.detail).unwrap_or(Value::Null),
+            })
+        })
+        .collect();
+    Ok(Json(
+        serde_json::json!({ "items": items, "next_cursor": next_cursor }),
+    ))
 }

@@ -4,7 +4,12 @@
 //! the client gets only a stable code.
 
 use axum::{extract::FromRequestParts, http::request::Parts};
-use shared::{credential, key::AccessKey};
+use shared::{
+    credential,
+    jwk::PublicJwk,
+    jwt::{Unverified, VerifyOptions},
+    key::AccessKey,
+};
 
 use crate::{api::AppState, clock, error::ApiError, store};
 
@@ -65,6 +70,9 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<store::KeyRow, 
     let presented = credential::extract(authorization, None)
         .map_err(|e| refuse("malformed_credential", &e.to_string(), None))?
         .ok_or_else(|| ApiError::unauthorized("missing_credential"))?;
+    if presented.text.contains('.') {
+        return authenticate_token(&presented.text, state).await;
+    }
     let key = AccessKey::parse(&presented.text)
         .map_err(|e| refuse("malformed_credential", &e.to_string(), None))?;
     let row = store::find_key_by_hash(&state.db.pool, key.hash().as_str())
@@ -75,6 +83,57 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<store::KeyRow, 
     }
     if row.expires_at.is_some_and(|at| at <= clock::now_secs()) {
         return Err(refuse("expired", "expired key", Some(&row.key_id)));
+    }
+    Ok(row)
+}
+
+/// A JWT signed with a key's Ed25519 key: the same `shared` verifier as the
+/// edge, with this API's URL as the audience and the key's client as issuer.
+async fn authenticate_token(token: &str, state: &AppState) -> Result<store::KeyRow, ApiError> {
+    let unverified =
+        Unverified::parse(token).map_err(|e| refuse("invalid_token", &e.to_string(), None))?;
+    let row = store::get_key(&state.db.pool, unverified.kid())
+        .await?
+        .ok_or_else(|| refuse("invalid_token", "unknown kid", Some(unverified.kid())))?;
+    let jwk: PublicJwk = row
+        .public_jwk
+        .as_deref()
+        .and_then(|j| serde_json::from_str(j).ok())
+        .ok_or_else(|| refuse("invalid_token", "key has no signing key", Some(&row.key_id)))?;
+    let key = jwk
+        .verification_key()
+        .map_err(|e| refuse("invalid_token", &e.to_string(), Some(&row.key_id)))?;
+    let options = VerifyOptions {
+        audience: Some(state.policy.token_audience.clone()),
+        client_id: Some(row.client_id.clone()),
+        ..VerifyOptions::default()
+    };
+    let verified = unverified
+        .verify(&key, &options, clock::now_secs())
+        .map_err(|e| {
+            let code = if e == shared::Error::TokenExpired {
+                "expired"
+            } else {
+                "invalid_token"
+            };
+            refuse(code, &e.to_string(), Some(&row.key_id))
+        })?;
+    if row.revoked_at.is_some() {
+        return Err(refuse("revoked", "revoked key", Some(&row.key_id)));
+    }
+    if row.expires_at.is_some_and(|at| at <= clock::now_secs()) {
+        return Err(refuse("expired", "expired key", Some(&row.key_id)));
+    }
+    let client = store::get_client(&state.db.pool, &row.client_id).await?;
+    if client
+        .and_then(|c| c.revoked_before)
+        .is_some_and(|before| verified.claims.iat < before)
+    {
+        return Err(refuse(
+            "revoked",
+            "token issued before the client's revoked-before time",
+            Some(&row.key_id),
+        ));
     }
     Ok(row)
 }

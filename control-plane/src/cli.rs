@@ -20,7 +20,7 @@ use shared::{
 use crate::{
     api::{app, AppState},
     clock,
-    config::{parse_duration_secs, DbArgs, ServeConfig},
+    config::{parse_duration_secs, DbArgs, KeyPolicy, ServeConfig},
     db,
     kv::CloudflareKv,
     mint,
@@ -235,6 +235,26 @@ enum KeyCommand {
         #[command(flatten)]
         api: ApiArgs,
     },
+    /// Revoke every key of a client's environment and issue one new key per type (shown once).
+    Regenerate {
+        /// Client id.
+        #[arg(long)]
+        client: String,
+        /// Environment.
+        #[arg(long)]
+        env: String,
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+    /// Issue keys (one per configured environment and type) to every client
+    /// that has none in that environment; idempotent. Works on the database
+    /// directly, like ServiceStack's start-up script; prints each new key once.
+    Backfill {
+        #[command(flatten)]
+        db: DbArgs,
+        #[command(flatten)]
+        policy: KeyPolicy,
+    },
     /// Check a key's format and checksum offline; print its id, type and environment.
     Inspect {
         /// The key (`-` reads it from stdin).
@@ -403,6 +423,7 @@ async fn create_admin_key(
             // Admin keys open this API, not the edge: no signing key published.
             public_jwk: None,
         },
+        "cli",
         now_ms,
     )
     .await?;
@@ -561,6 +582,31 @@ async fn key_command(command: KeyCommand, json: bool) -> anyhow::Result<()> {
             }
         }
         KeyCommand::Inspect { key } => inspect_key(&key, json)?,
+        KeyCommand::Regenerate { client, env, api } => {
+            let result = Api::new(&api)?
+                .send(
+                    reqwest::Method::POST,
+                    &format!("/v1/clients/{}/keys/regenerate", urlencode(&client)),
+                    Some(serde_json::json!({ "env": env })),
+                )
+                .await?;
+            if json {
+                println!("{result}");
+            } else {
+                for key in result["keys"].as_array().into_iter().flatten() {
+                    println!(
+                        "{}  {}",
+                        key["type"].as_str().unwrap_or_default(),
+                        key["key"].as_str().unwrap_or_default()
+                    );
+                }
+                eprintln!(
+                    "revoked: {}. Copy the new keys now: they are not stored and will not be shown again.",
+                    cell(&result["revoked"])
+                );
+            }
+        }
+        KeyCommand::Backfill { db, policy } => backfill(&db, &policy, json).await?,
         KeyCommand::Jwk { private, key } => print_jwk(&key, private)?,
         KeyCommand::List { client, env, api } => {
             let mut path = format!("/v1/clients/{}/keys", urlencode(&client));
@@ -587,6 +633,34 @@ async fn key_command(command: KeyCommand, json: bool) -> anyhow::Result<()> {
             print_object(&key, json, COLUMNS);
         }
     }
+    Ok(())
+}
+
+async fn backfill(db: &DbArgs, policy: &KeyPolicy, json: bool) -> anyhow::Result<()> {
+    let db = db::connect(&db.database_url).await?;
+    let issued = crate::backfill::run(&db, policy, "cli:backfill").await?;
+    for item in &issued {
+        let key = &item.key;
+        if json {
+            let line = serde_json::json!({
+                "client_id": item.client_id, "env": item.env, "type": key.key_type().as_str(),
+                "id": key.key_id(), "key": key.expose(),
+            });
+            println!("{line}");
+        } else {
+            println!(
+                "{}  {}  {}  {}",
+                item.client_id,
+                item.env,
+                key.key_type().as_str(),
+                key.expose()
+            );
+        }
+    }
+    eprintln!(
+        "backfill: {} keys issued (a running control plane publishes them)",
+        issued.len()
+    );
     Ok(())
 }
 

@@ -68,6 +68,17 @@ pub struct KeyPolicy {
     /// Lifetime given to keys created without an explicit expiry (e.g. `90d`); none by default.
     #[arg(long, env = "KEYGATE_DEFAULT_KEY_LIFETIME", value_parser = parse_duration_secs)]
     pub default_key_lifetime: Option<i64>,
+    /// Key types issued by regenerate and backfill, one key each (comma-separated).
+    #[arg(long, env = "KEYGATE_KEY_TYPES", default_value = "secret,publishable", value_delimiter = ',',
+          value_parser = ["secret", "publishable"])]
+    pub key_types: Vec<String>,
+    /// The audience of JWTs presented to this API (self-service): its public URL.
+    #[arg(
+        long,
+        env = "KEYGATE_TOKEN_AUDIENCE",
+        default_value = "http://127.0.0.1:7070"
+    )]
+    pub token_audience: String,
 }
 
 impl Default for KeyPolicy {
@@ -75,6 +86,8 @@ impl Default for KeyPolicy {
         Self {
             environments: vec!["live".to_owned(), "test".to_owned()],
             default_key_lifetime: None,
+            key_types: vec!["secret".to_owned(), "publishable".to_owned()],
+            token_audience: "http://127.0.0.1:7070".to_owned(),
         }
     }
 }

@@ -57,6 +57,7 @@ impl ApiError {
             "malformed_credential" => "The credential is malformed.",
             "revoked" => "The credential has been revoked.",
             "expired" => "The credential has expired.",
+            "invalid_token" => "The token is not valid.",
             _ => "The credential is not valid.",
         };
         Self::Unauthorized { code, message }

@@ -13,6 +13,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod backfill;
 pub mod cli;
 pub mod clock;
 pub mod config;

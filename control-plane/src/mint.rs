@@ -1,6 +1,11 @@
 //! Fresh identifiers and keys from the operating system's CSPRNG.
 
-use shared::key::{AccessKey, KeyType};
+use shared::{
+    key::{AccessKey, KeyType},
+    signing::SigningKeyPair,
+};
+
+use crate::store::NewKey;
 
 /// `N` bytes from the OS CSPRNG.
 pub fn random<const N: usize>() -> [u8; N] {
@@ -14,6 +19,45 @@ pub fn random<const N: usize>() -> [u8; N] {
 pub fn new_key(key_type: KeyType, env: &str) -> Result<AccessKey, shared::Error> {
     let secret = random::<32>();
     AccessKey::from_entropy(key_type, env, random(), &secret[..key_type.secret_bytes()])
+}
+
+/// What a new key should be.
+#[derive(Debug, Clone)]
+pub struct KeySpec {
+    /// Owner.
+    pub client_id: String,
+    /// Environment.
+    pub env: String,
+    /// Secret or publishable.
+    pub key_type: KeyType,
+    /// Label.
+    pub name: Option<String>,
+    /// Scopes (already validated).
+    pub scopes: Vec<String>,
+    /// Absolute expiry, Unix seconds.
+    pub expires_at: Option<i64>,
+}
+
+/// Mints a key for `spec`: the plaintext (to show once) and the row to store
+/// (hash and, for secret keys, the public JWK of its Ed25519 pair; never the
+/// key or the private key).
+pub fn key_for(spec: KeySpec) -> Result<(AccessKey, NewKey), shared::Error> {
+    let key = new_key(spec.key_type, &spec.env)?;
+    let public_jwk = SigningKeyPair::derive(&key)
+        .ok()
+        .map(|pair| serde_json::to_string(&pair.public_jwk()).unwrap_or_default());
+    let row = NewKey {
+        key_id: key.key_id().to_owned(),
+        client_id: spec.client_id,
+        env: spec.env,
+        key_type: spec.key_type.as_str().to_owned(),
+        name: spec.name,
+        scopes: spec.scopes,
+        key_hash: key.hash().to_string(),
+        expires_at: spec.expires_at,
+        public_jwk,
+    };
+    Ok((key, row))
 }
 
 /// A new client id: `cl_` and 17 base62 digits (96 random bits).

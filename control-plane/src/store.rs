@@ -133,16 +133,18 @@ const KEY_COLUMNS: &str =
     "key_id, client_id, env, key_type, name, scopes, key_hash, expires_at, created_at, \
      revoked_at, rev, published_rev, public_jwk";
 
-/// Inserts a client.
+/// Inserts a client (and its audit row).
 pub async fn insert_client(
     pool: &AnyPool,
     client_id: &str,
     name: &str,
     owner_id: Option<&str>,
     metadata: &str,
-    now: i64,
+    actor: &str,
+    now_ms: i64,
 ) -> sqlx::Result<Client> {
-    sqlx::query_as(&format!(
+    let mut tx = pool.begin().await?;
+    let client: Client = sqlx::query_as(&format!(
         "insert into client (client_id, name, owner_id, metadata, created_at) values ($1, $2, $3, $4, $5) \
          returning {CLIENT_COLUMNS}"
     ))
@@ -150,9 +152,53 @@ pub async fn insert_client(
     .bind(name)
     .bind(owner_id)
     .bind(metadata)
-    .bind(now)
-    .fetch_one(pool)
-    .await
+    .bind(now_ms / 1000)
+    .fetch_one(&mut *tx)
+    .await?;
+    audit(
+        &mut tx,
+        actor,
+        "client.create",
+        client_id,
+        &serde_json::json!({ "name": name }),
+        now_ms,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(client)
+}
+
+/// Changes a live client's name, owner or metadata (`None`: unchanged).
+/// `None` if there is no such live client.
+pub async fn update_client(
+    pool: &AnyPool,
+    client_id: &str,
+    name: Option<&str>,
+    owner_id: Option<Option<&str>>,
+    metadata: Option<&str>,
+    actor: &str,
+    now_ms: i64,
+) -> sqlx::Result<Option<Client>> {
+    let mut tx = pool.begin().await?;
+    let client: Option<Client> = sqlx::query_as(&format!(
+        "update client set name = coalesce($1, name), \
+         owner_id = case when $2 = 1 then $3 else owner_id end, \
+         metadata = coalesce($4, metadata) \
+         where client_id = $5 and deleted_at is null returning {CLIENT_COLUMNS}"
+    ))
+    .bind(name)
+    .bind(i64::from(owner_id.is_some()))
+    .bind(owner_id.flatten())
+    .bind(metadata)
+    .bind(client_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if client.is_some() {
+        let detail = serde_json::json!({ "name": name, "owner_id": owner_id, "metadata_changed": metadata.is_some() });
+        audit(&mut tx, actor, "client.update", client_id, &detail, now_ms).await?;
+    }
+    tx.commit().await?;
+    Ok(client)
 }
 
 /// Creates the reserved admin client if it does not exist yet.
@@ -183,15 +229,17 @@ pub async fn list_clients(
     pool: &AnyPool,
     after: Option<&str>,
     owner_id: Option<&str>,
+    name: Option<&str>,
     limit: i64,
 ) -> sqlx::Result<Vec<Client>> {
     sqlx::query_as(&format!(
         "select {CLIENT_COLUMNS} from client where deleted_at is null \
          and ($1 is null or client_id > $1) and ($2 is null or owner_id = $2) \
-         order by client_id limit $3"
+         and ($3 is null or name = $3) order by client_id limit $4"
     ))
     .bind(after)
     .bind(owner_id)
+    .bind(name)
     .bind(limit)
     .fetch_all(pool)
     .await
@@ -199,7 +247,12 @@ pub async fn list_clients(
 
 /// Soft-deletes a client and revokes all its keys, in one transaction.
 /// Returns false if there was no such live client.
-pub async fn delete_client(pool: &AnyPool, client_id: &str, now_ms: i64) -> sqlx::Result<bool> {
+pub async fn delete_client(
+    pool: &AnyPool,
+    client_id: &str,
+    actor: &str,
+    now_ms: i64,
+) -> sqlx::Result<bool> {
     let mut tx = pool.begin().await?;
     let deleted = sqlx::query(
         "update client set deleted_at = $1, rev = rev + 1 where client_id = $2 and deleted_at is null",
@@ -224,6 +277,16 @@ pub async fn delete_client(pool: &AnyPool, client_id: &str, now_ms: i64) -> sqlx
     }
     // The client record too: the edge refuses a disabled client's tokens.
     enqueue(&mut tx, client_id, now_ms).await?;
+    let revoked_ids: Vec<&str> = revoked.iter().map(|(id,)| id.as_str()).collect();
+    audit(
+        &mut tx,
+        actor,
+        "client.delete",
+        client_id,
+        &serde_json::json!({ "revoked_keys": revoked_ids }),
+        now_ms,
+    )
+    .await?;
     tx.commit().await?;
     Ok(true)
 }
@@ -234,6 +297,7 @@ pub async fn delete_client(pool: &AnyPool, client_id: &str, now_ms: i64) -> sqlx
 pub async fn revoke_client_tokens(
     pool: &AnyPool,
     client_id: &str,
+    actor: &str,
     now_ms: i64,
 ) -> sqlx::Result<Option<Client>> {
     let mut tx = pool.begin().await?;
@@ -247,6 +311,15 @@ pub async fn revoke_client_tokens(
     .await?;
     if client.is_some() {
         enqueue(&mut tx, client_id, now_ms).await?;
+        audit(
+            &mut tx,
+            actor,
+            "client.revoke_tokens",
+            client_id,
+            &serde_json::json!({}),
+            now_ms,
+        )
+        .await?;
     }
     tx.commit().await?;
     Ok(client)
@@ -268,10 +341,26 @@ pub async fn clients_by_id(pool: &AnyPool, client_ids: &[&str]) -> sqlx::Result<
     query.fetch_all(pool).await
 }
 
-/// Inserts a key and its outbox entry in one transaction (admin keys are
-/// not published: they open the control plane, not the edge).
-pub async fn insert_key(pool: &AnyPool, key: &NewKey, now_ms: i64) -> sqlx::Result<KeyRow> {
+/// Inserts a key, its outbox entry and its audit row in one transaction
+/// (admin keys are not published: they open the control plane, not the edge).
+pub async fn insert_key(
+    pool: &AnyPool,
+    key: &NewKey,
+    actor: &str,
+    now_ms: i64,
+) -> sqlx::Result<KeyRow> {
     let mut tx = pool.begin().await?;
+    let row = insert_key_in(&mut tx, key, actor, now_ms).await?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+async fn insert_key_in(
+    tx: &mut Transaction<'_, Any>,
+    key: &NewKey,
+    actor: &str,
+    now_ms: i64,
+) -> sqlx::Result<KeyRow> {
     let scopes = serde_json::to_string(&key.scopes).unwrap_or_else(|_| "[]".to_owned());
     let row: KeyRow = sqlx::query_as(&format!(
         "insert into api_key (key_id, client_id, env, key_type, name, scopes, key_hash, expires_at, created_at, \
@@ -287,13 +376,58 @@ pub async fn insert_key(pool: &AnyPool, key: &NewKey, now_ms: i64) -> sqlx::Resu
     .bind(key.expires_at)
     .bind(now_ms / 1000)
     .bind(&key.public_jwk)
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut **tx)
     .await?;
     if !row.is_admin() {
-        enqueue(&mut tx, &row.key_id, now_ms).await?;
+        enqueue(tx, &row.key_id, now_ms).await?;
     }
-    tx.commit().await?;
+    let detail =
+        serde_json::json!({ "client_id": key.client_id, "env": key.env, "type": key.key_type });
+    audit(tx, actor, "key.create", &row.key_id, &detail, now_ms).await?;
     Ok(row)
+}
+
+/// Revokes every active key of a client in one environment and inserts the
+/// replacements, all in one transaction. Returns the revoked key ids and the
+/// new rows.
+pub async fn regenerate_keys(
+    pool: &AnyPool,
+    client_id: &str,
+    env: &str,
+    replacements: &[NewKey],
+    actor: &str,
+    now_ms: i64,
+) -> sqlx::Result<(Vec<String>, Vec<KeyRow>)> {
+    let mut tx = pool.begin().await?;
+    let revoked: Vec<(String,)> = sqlx::query_as(
+        "update api_key set revoked_at = $1, rev = rev + 1 \
+         where client_id = $2 and env = $3 and revoked_at is null returning key_id",
+    )
+    .bind(now_ms / 1000)
+    .bind(client_id)
+    .bind(env)
+    .fetch_all(&mut *tx)
+    .await?;
+    for (key_id,) in &revoked {
+        enqueue(&mut tx, key_id, now_ms).await?;
+    }
+    let mut rows = Vec::with_capacity(replacements.len());
+    for key in replacements {
+        rows.push(insert_key_in(&mut tx, key, actor, now_ms).await?);
+    }
+    let revoked: Vec<String> = revoked.into_iter().map(|(id,)| id).collect();
+    let detail = serde_json::json!({ "env": env, "revoked": revoked, "issued": rows.iter().map(|r| &r.key_id).collect::<Vec<_>>() });
+    audit(
+        &mut tx,
+        actor,
+        "keys.regenerate",
+        client_id,
+        &detail,
+        now_ms,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((revoked, rows))
 }
 
 /// One key by id.
@@ -334,7 +468,12 @@ pub async fn list_keys(
 
 /// Revokes a key (idempotent: revoking a revoked key changes nothing).
 /// `None` if there is no such key.
-pub async fn revoke_key(pool: &AnyPool, key_id: &str, now_ms: i64) -> sqlx::Result<Option<KeyRow>> {
+pub async fn revoke_key(
+    pool: &AnyPool,
+    key_id: &str,
+    actor: &str,
+    now_ms: i64,
+) -> sqlx::Result<Option<KeyRow>> {
     let mut tx = pool.begin().await?;
     let revoked: Option<KeyRow> = sqlx::query_as(&format!(
         "update api_key set revoked_at = $1, rev = rev + 1 where key_id = $2 and revoked_at is null \
@@ -349,6 +488,15 @@ pub async fn revoke_key(pool: &AnyPool, key_id: &str, now_ms: i64) -> sqlx::Resu
             if !row.is_admin() {
                 enqueue(&mut tx, key_id, now_ms).await?;
             }
+            audit(
+                &mut tx,
+                actor,
+                "key.revoke",
+                key_id,
+                &serde_json::json!({ "client_id": row.client_id }),
+                now_ms,
+            )
+            .await?;
             Some(row)
         }
         None => {
@@ -362,6 +510,75 @@ pub async fn revoke_key(pool: &AnyPool, key_id: &str, now_ms: i64) -> sqlx::Resu
     };
     tx.commit().await?;
     Ok(row)
+}
+
+/// One row of the audit log.
+#[derive(Debug, Clone, FromRow, Serialize)]
+pub struct AuditEntry {
+    /// Sequence number (the list cursor).
+    pub audit_id: i64,
+    /// When, Unix milliseconds.
+    pub at_ms: i64,
+    /// The key id that made the change (`cli` for the command line's direct writes).
+    pub actor: String,
+    /// What was done, e.g. `key.revoke`.
+    pub action: String,
+    /// The client or key acted on.
+    pub target: String,
+    /// JSON details (never a secret).
+    pub detail: String,
+}
+
+async fn audit(
+    tx: &mut Transaction<'_, Any>,
+    actor: &str,
+    action: &str,
+    target: &str,
+    detail: &serde_json::Value,
+    now_ms: i64,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "insert into audit_log (at_ms, actor, action, target, detail) values ($1, $2, $3, $4, $5)",
+    )
+    .bind(now_ms)
+    .bind(actor)
+    .bind(action)
+    .bind(target)
+    .bind(detail.to_string())
+    .execute(&mut **tx)
+    .await
+    .map(drop)
+}
+
+/// Audit entries, newest first, before the `before` cursor, optionally for one target.
+pub async fn list_audit(
+    pool: &AnyPool,
+    before: Option<i64>,
+    target: Option<&str>,
+    limit: i64,
+) -> sqlx::Result<Vec<AuditEntry>> {
+    sqlx::query_as(
+        "select audit_id, at_ms, actor, action, target, detail from audit_log \
+         where ($1 is null or audit_id < $1) and ($2 is null or target = $2) order by audit_id desc limit $3",
+    )
+    .bind(before)
+    .bind(target)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
+/// Live clients that have no key at all (active or not) in `env`, for backfill.
+pub async fn clients_without_keys(pool: &AnyPool, env: &str) -> sqlx::Result<Vec<Client>> {
+    sqlx::query_as(&format!(
+        "select {CLIENT_COLUMNS} from client c where deleted_at is null and client_id <> $1 \
+         and not exists (select 1 from api_key k where k.client_id = c.client_id and k.env = $2) \
+         order by client_id"
+    ))
+    .bind(ADMIN_CLIENT_ID)
+    .bind(env)
+    .fetch_all(pool)
+    .await
 }
 
 async fn enqueue(tx: &mut Transaction<'_, Any>, key_id: &str, now_ms: i64) -> sqlx::Result<()> {

@@ -973,6 +973,8 @@ async fn every_route_refuses_bad_credentials() {
         let key_path = format!("/v1/keys/{key_id}");
         let revoke_path = format!("{key_path}/revoke");
         let revoke_tokens_path = format!("{client_path}/revoke-tokens");
+        let jwks_path = format!("{client_path}/jwks");
+        let rename = json!({ "name": "Matrix Confidential Client" });
         let new_client = json!({ "name": "should not exist" });
         let new_key = json!({});
         #[rustfmt::skip]
@@ -982,6 +984,9 @@ async fn every_route_refuses_bad_credentials() {
             (Method::GET, &keys_path, None, StatusCode::OK),
             (Method::GET, &key_path, None, StatusCode::OK),
             (Method::GET, "/v1/publish/status", None, StatusCode::OK),
+            (Method::GET, &jwks_path, None, StatusCode::OK),
+            (Method::GET, "/v1/audit", None, StatusCode::OK),
+            (Method::PATCH, &client_path, Some(&rename), StatusCode::OK),
             (Method::POST, "/v1/clients", Some(&new_client), StatusCode::CREATED),
             (Method::POST, &keys_path, Some(&new_key), StatusCode::CREATED),
             (Method::POST, &revoke_path, None, StatusCode::OK),
@@ -1319,6 +1324,328 @@ async fn key_holders_see_their_own_key_and_jwks_are_kept_public_only() {
             StatusCode::NOT_FOUND,
             "not_found",
             &format!("[{ctx}] unknown client"),
+        );
+        backend.finish().await;
+    }
+}
+
+/// A JWT for this API (audience = the default token audience), signed with `key`.
+fn api_token(key: &str, client_id: &str, issued_at: i64) -> String {
+    let key = AccessKey::parse(key).expect("parses");
+    let pair = shared::signing::SigningKeyPair::derive(&key).expect("secret key");
+    let claims = shared::jwt::MintClaims {
+        client_id,
+        audience: "http://127.0.0.1:7070",
+        issued_at,
+        ttl: 300,
+        jti: "api-test",
+    };
+    shared::jwt::mint(&pair, &claims)
+}
+
+#[tokio::test]
+async fn regenerate_jwks_self_service_update_and_audit() {
+    for backend in backends().await {
+        let api = Api::new(&backend).await;
+        let ctx = backend.label;
+        let client = api
+            .create_client(&json!({ "name": "regen", "owner_id": "org_r" }))
+            .await;
+        let client_id = str_field(&client, "id").to_owned();
+        let first = api.create_key(&client_id, &json!({ "env": "live" })).await;
+        let first_text = str_field(&first, "key").to_owned();
+        let test_key = api.create_key(&client_id, &json!({ "env": "test" })).await;
+
+        // JWKS: the public JWKs of active secret keys, nothing private.
+        let jwks = api.get(&format!("/v1/clients/{client_id}/jwks")).await;
+        assert_eq!(jwks.status, StatusCode::OK, "[{ctx}] {}", jwks.text);
+        assert_eq!(
+            jwks.json["keys"].as_array().map(Vec::len),
+            Some(2),
+            "[{ctx}]"
+        );
+        assert!(
+            !jwks.text.contains("\"d\""),
+            "[{ctx}] a private member leaked"
+        );
+
+        // Self-service with the key itself (static) and with a JWT it signed.
+        let own = api
+            .send(request(
+                Method::GET,
+                "/v1/apikeys/live",
+                Some(bearer(&first_text)),
+                None,
+            ))
+            .await;
+        assert_eq!(own.status, StatusCode::OK, "[{ctx}] {}", own.text);
+        assert_eq!(
+            own.json["items"].as_array().map(Vec::len),
+            Some(1),
+            "[{ctx}] live keys only"
+        );
+        assert!(
+            !own.text.contains(&first_text),
+            "[{ctx}] a secret came back"
+        );
+        let token = api_token(&first_text, &client_id, clock::now_secs());
+        let via_jwt = api
+            .send(request(
+                Method::GET,
+                "/v1/apikeys/test",
+                Some(bearer(&token)),
+                None,
+            ))
+            .await;
+        assert_eq!(via_jwt.status, StatusCode::OK, "[{ctx}] {}", via_jwt.text);
+        assert_eq!(via_jwt.json["items"][0]["id"], test_key["id"], "[{ctx}]");
+        let wrong_client = api_token(&first_text, "cl_other", clock::now_secs());
+        let refused = api
+            .send(request(
+                Method::GET,
+                "/v1/apikeys/live",
+                Some(bearer(&wrong_client)),
+                None,
+            ))
+            .await;
+        assert_error(
+            &refused,
+            StatusCode::UNAUTHORIZED,
+            "invalid_token",
+            &format!("[{ctx}] iss of another client"),
+        );
+
+        // Self-service regenerate: the old live key is revoked, one new key per type.
+        let regenerated = api
+            .send(request(
+                Method::POST,
+                "/v1/apikeys/regenerate/live",
+                Some(bearer(&first_text)),
+                None,
+            ))
+            .await;
+        assert_eq!(
+            regenerated.status,
+            StatusCode::CREATED,
+            "[{ctx}] {}",
+            regenerated.text
+        );
+        let new_keys = regenerated.json["keys"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let types: Vec<&str> = new_keys.iter().filter_map(|k| k["type"].as_str()).collect();
+        assert_eq!(types, ["secret", "publishable"], "[{ctx}]");
+        assert_eq!(regenerated.json["revoked"], json!([first["id"]]), "[{ctx}]");
+        let again = api
+            .send(request(
+                Method::GET,
+                "/v1/apikeys/live",
+                Some(bearer(&first_text)),
+                None,
+            ))
+            .await;
+        assert_error(
+            &again,
+            StatusCode::UNAUTHORIZED,
+            "revoked",
+            &format!("[{ctx}] the old key after regenerate"),
+        );
+        let new_secret = new_keys[0]["key"].as_str().unwrap().to_owned();
+        let publishable = new_keys[1]["key"].as_str().unwrap().to_owned();
+        let denied = api
+            .send(request(
+                Method::POST,
+                "/v1/apikeys/regenerate/live",
+                Some(bearer(&publishable)),
+                None,
+            ))
+            .await;
+        assert_error(
+            &denied,
+            StatusCode::FORBIDDEN,
+            "insufficient_scope",
+            &format!("[{ctx}] publishable regenerate"),
+        );
+        // The test key was untouched.
+        let test_view = api
+            .get(&format!("/v1/keys/{}", str_field(&test_key, "id")))
+            .await;
+        assert_eq!(test_view.json["status"], "active", "[{ctx}]");
+
+        // Admin regenerate of the test environment.
+        let admin_regen = api
+            .post(
+                &format!("/v1/clients/{client_id}/keys/regenerate"),
+                &json!({ "env": "test" }),
+            )
+            .await;
+        assert_eq!(
+            admin_regen.status,
+            StatusCode::CREATED,
+            "[{ctx}] {}",
+            admin_regen.text
+        );
+        assert_eq!(
+            admin_regen.json["revoked"],
+            json!([test_key["id"]]),
+            "[{ctx}]"
+        );
+        let bad_env = api
+            .post(
+                &format!("/v1/clients/{client_id}/keys/regenerate"),
+                &json!({ "env": "prod" }),
+            )
+            .await;
+        assert_error(
+            &bad_env,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request",
+            &format!("[{ctx}] unknown env"),
+        );
+
+        // Update: rename, clear the owner, replace metadata; then filter by name.
+        let patched = api
+            .send(request(
+                Method::PATCH,
+                &format!("/v1/clients/{client_id}"),
+                None,
+                Some(
+                    &json!({ "name": "renamed", "owner_id": null, "metadata": { "tier": "gold" } }),
+                ),
+            ))
+            .await;
+        assert_error(
+            &patched,
+            StatusCode::UNAUTHORIZED,
+            "missing_credential",
+            &format!("[{ctx}] PATCH without a key"),
+        );
+        let patched = api
+            .send(request(
+                Method::PATCH,
+                &format!("/v1/clients/{client_id}"),
+                Some(bearer(&api.admin)),
+                Some(
+                    &json!({ "name": "renamed", "owner_id": null, "metadata": { "tier": "gold" } }),
+                ),
+            ))
+            .await;
+        assert_eq!(patched.status, StatusCode::OK, "[{ctx}] {}", patched.text);
+        assert_eq!(
+            (
+                patched.json["name"].as_str(),
+                patched.json["owner_id"].as_str()
+            ),
+            (Some("renamed"), None),
+            "[{ctx}]"
+        );
+        assert_eq!(patched.json["metadata"]["tier"], "gold", "[{ctx}]");
+        let by_name = api.get("/v1/clients?name=renamed").await;
+        assert_eq!(
+            by_name.json["items"].as_array().map(Vec::len),
+            Some(1),
+            "[{ctx}]"
+        );
+
+        // The audit log saw all of it, with the acting key, and no secret.
+        let audit = api.get(&format!("/v1/audit?target={client_id}")).await;
+        assert_eq!(audit.status, StatusCode::OK, "[{ctx}] {}", audit.text);
+        let actions: Vec<&str> = audit.json["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|e| e["action"].as_str())
+            .collect();
+        assert_eq!(
+            actions,
+            [
+                "client.update",
+                "keys.regenerate",
+                "keys.regenerate",
+                "client.create"
+            ],
+            "[{ctx}]"
+        );
+        let self_service = &audit.json["items"][2];
+        assert_eq!(
+            self_service["actor"], first["id"],
+            "[{ctx}] self-service acts as the caller's key"
+        );
+        let everything = api.get("/v1/audit?limit=1000").await.text;
+        for secret in [&first_text, &new_secret, &publishable, &api.admin] {
+            assert!(
+                !everything.contains(secret.as_str()),
+                "[{ctx}] a key in the audit log"
+            );
+        }
+        backend.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn backfill_issues_missing_keys_once() {
+    for backend in backends().await {
+        let api = Api::new(&backend).await;
+        let ctx = backend.label;
+        let bare = api.create_client(&json!({ "name": "no keys yet" })).await;
+        let bare_id = str_field(&bare, "id").to_owned();
+        let half = api.create_client(&json!({ "name": "live only" })).await;
+        let half_id = str_field(&half, "id").to_owned();
+        api.create_key(&half_id, &json!({ "env": "live" })).await;
+
+        let policy = control_plane::config::KeyPolicy::default();
+        let issued = control_plane::backfill::run(&backend.db, &policy, "test")
+            .await
+            .expect("backfill");
+        let mut got: Vec<(String, String, &str)> = issued
+            .iter()
+            .map(|i| {
+                (
+                    i.client_id.clone(),
+                    i.env.clone(),
+                    i.key.key_type().as_str(),
+                )
+            })
+            .collect();
+        got.sort();
+        let mut expected = vec![
+            (bare_id.clone(), "live".to_owned(), "publishable"),
+            (bare_id.clone(), "live".to_owned(), "secret"),
+            (bare_id.clone(), "test".to_owned(), "publishable"),
+            (bare_id.clone(), "test".to_owned(), "secret"),
+            (half_id.clone(), "test".to_owned(), "publishable"),
+            (half_id.clone(), "test".to_owned(), "secret"),
+        ];
+        expected.sort();
+        assert_eq!(
+            got, expected,
+            "[{ctx}] the admin client gets nothing; live-only gets test keys"
+        );
+        // The issued keys are real: they authenticate as their client.
+        let live_secret = issued
+            .iter()
+            .find(|i| {
+                i.client_id == bare_id && i.env == "live" && i.key.key_type() == KeyType::Secret
+            })
+            .unwrap();
+        let own = api
+            .send(request(
+                Method::GET,
+                "/v1/apikeys/self",
+                Some(bearer(live_secret.key.expose())),
+                None,
+            ))
+            .await;
+        assert_eq!(own.json["client_id"], bare_id.as_str(), "[{ctx}]");
+        // Idempotent.
+        let again = control_plane::backfill::run(&backend.db, &policy, "test")
+            .await
+            .expect("backfill");
+        assert!(
+            again.is_empty(),
+            "[{ctx}] second run issued {} keys",
+            again.len()
         );
         backend.finish().await;
     }

@@ -211,6 +211,7 @@ pub async fn store_key(
             expires_at,
             public_jwk: None,
         },
+        "test",
         clock::now_ms(),
     )
     .await
