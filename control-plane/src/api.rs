@@ -651,7 +651,7 @@ async fn client_jwks(
     let keys: Vec<Value> = store::list_keys(&state.db.pool, &client_id, None)
         .await?
         .into_iter()
-        .filter(|k| k.revoked_at.is_none() && !k.expires_at.is_some_and(|at| at <= now))
+        .filter(|k| k.revoked_at.is_none() && k.expires_at.is_none_or(|at| at > now))
         .filter_map(|k| k.public_jwk.and_then(|j| serde_json::from_str(&j).ok()))
         .collect();
     Ok(Json(serde_json::json!({ "keys": keys })))
