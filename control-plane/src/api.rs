@@ -35,6 +35,8 @@ pub struct AppState {
     pub policy: Arc<KeyPolicy>,
     /// Woken after every committed change, so the publisher sends it at once.
     pub publish_wake: Arc<Notify>,
+    /// Request and minting counters for `/metrics`.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl AppState {
@@ -44,6 +46,7 @@ impl AppState {
             db,
             policy: Arc::new(policy),
             publish_wake: Arc::new(Notify::new()),
+            metrics: Arc::default(),
         }
     }
 }
@@ -55,6 +58,7 @@ const MAX_BODY_BYTES: usize = 64 * 1024;
 pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/metrics", get(crate::metrics::render))
         .route("/v1/clients", post(create_client).get(list_clients))
         .route(
             "/v1/clients/{client_id}",
@@ -83,6 +87,10 @@ pub fn app(state: AppState) -> Router {
         .fallback(|| async { ApiError::NotFound("route") })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::metrics::track,
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -481,6 +489,7 @@ async fn create_key(
     })
     .map_err(|e| ApiError::Invalid(e.to_string()))?;
     let row = store::insert_key(&state.db.pool, &new_key, &admin.key_id, now_ms).await?;
+    state.metrics.keys_minted(1);
     state.publish_wake.notify_one();
     tracing::info!(key_id = %row.key_id, client_id = %row.client_id, by = %admin.key_id, "key created");
     Ok((
@@ -595,6 +604,7 @@ async fn regenerate(
     }
     let (revoked, created) =
         store::regenerate_keys(&state.db.pool, client_id, env, &rows, actor, now_ms).await?;
+    state.metrics.keys_minted(created.len() as u64);
     state.publish_wake.notify_one();
     tracing::info!(%client_id, %env, by = %actor, revoked = revoked.len(), "keys regenerated");
     let keys: Vec<Value> = created

@@ -20,6 +20,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod kv;
+pub mod metrics;
 pub mod mint;
 pub mod publisher;
 pub mod store;

@@ -1650,3 +1650,47 @@ async fn backfill_issues_missing_keys_once() {
         backend.finish().await;
     }
 }
+
+#[tokio::test]
+async fn metrics_count_requests_minting_and_publish_lag() {
+    for backend in backends().await {
+        let api = Api::new(&backend).await;
+        let ctx = backend.label;
+        let client = api.create_client(&json!({ "name": "metrics" })).await;
+        let client_id = str_field(&client, "id").to_owned();
+        api.create_key(&client_id, &json!({})).await;
+        api.create_key(&client_id, &json!({})).await;
+        let _ = api.get("/v1/clients/cl_missing").await;
+
+        let reply = api.send(request(Method::GET, "/metrics", None, None)).await;
+        assert_eq!(reply.status, StatusCode::OK, "[{ctx}]");
+        let text = reply.text;
+        // Route templates, never raw ids, as labels.
+        assert!(
+            text.contains(r#"keygate_http_requests_total{route="/v1/clients/{client_id}/keys",method="POST",status="201"} 2"#),
+            "[{ctx}] {text}"
+        );
+        assert!(
+            text.contains(r#"keygate_http_requests_total{route="/v1/clients/{client_id}",method="GET",status="404"} 1"#),
+            "[{ctx}] {text}"
+        );
+        assert!(
+            !text.contains("cl_missing") && !text.contains(&client_id),
+            "[{ctx}] ids in labels"
+        );
+        assert!(
+            text.contains("keygate_keys_minted_total 2\n"),
+            "[{ctx}] {text}"
+        );
+        // Nothing publishes in these tests: two pending entries, and a lag.
+        assert!(
+            text.contains("keygate_publish_pending 2\n"),
+            "[{ctx}] {text}"
+        );
+        assert!(
+            text.contains("keygate_publish_lag_seconds "),
+            "[{ctx}] {text}"
+        );
+        backend.finish().await;
+    }
+}
