@@ -505,6 +505,8 @@ async fn create_key(
 #[serde(deny_unknown_fields)]
 struct ListKeysQuery {
     env: Option<String>,
+    limit: Option<i64>,
+    cursor: Option<String>,
 }
 
 async fn list_keys(
@@ -516,10 +518,42 @@ async fn list_keys(
     store::get_client(&state.db.pool, &client_id)
         .await?
         .ok_or(ApiError::NotFound("client"))?;
-    let keys = store::list_keys(&state.db.pool, &client_id, query.env.as_deref()).await?;
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::Invalid(
+            "limit must be between 1 and 1000".to_owned(),
+        ));
+    }
+    // The cursor is `<created_at>.<key id>` of the last key of the previous page.
+    let after = match query.cursor.as_deref() {
+        None => None,
+        Some(cursor) => Some(
+            cursor
+                .split_once('.')
+                .and_then(|(at, id)| Some((at.parse::<i64>().ok()?, id)))
+                .ok_or_else(|| {
+                    ApiError::Invalid("cursor is not one this API returned".to_owned())
+                })?,
+        ),
+    };
+    let mut keys = store::list_keys_page(
+        &state.db.pool,
+        &client_id,
+        query.env.as_deref(),
+        after,
+        limit + 1,
+    )
+    .await?;
+    let next_cursor = if keys.len() as i64 > limit {
+        keys.truncate(limit as usize);
+        keys.last()
+            .map(|k| format!("{}.{}", k.created_at, k.key_id))
+    } else {
+        None
+    };
     Ok(Json(Page {
         items: keys.into_iter().map(Into::into).collect(),
-        next_cursor: None,
+        next_cursor,
     }))
 }
 

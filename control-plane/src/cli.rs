@@ -218,6 +218,12 @@ enum KeyCommand {
         /// Only this environment.
         #[arg(long)]
         env: Option<String>,
+        /// Page size.
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+        /// Continue after this cursor (from a previous page).
+        #[arg(long)]
+        cursor: Option<String>,
         #[command(flatten)]
         api: ApiArgs,
     },
@@ -608,10 +614,19 @@ async fn key_command(command: KeyCommand, json: bool) -> anyhow::Result<()> {
         }
         KeyCommand::Backfill { db, policy } => backfill(&db, &policy, json).await?,
         KeyCommand::Jwk { private, key } => print_jwk(&key, private)?,
-        KeyCommand::List { client, env, api } => {
-            let mut path = format!("/v1/clients/{}/keys", urlencode(&client));
+        KeyCommand::List {
+            client,
+            env,
+            limit,
+            cursor,
+            api,
+        } => {
+            let mut path = format!("/v1/clients/{}/keys?limit={limit}", urlencode(&client));
             if let Some(env) = env {
-                path.push_str(&format!("?env={}", urlencode(&env)));
+                path.push_str(&format!("&env={}", urlencode(&env)));
+            }
+            if let Some(cursor) = cursor {
+                path.push_str(&format!("&cursor={}", urlencode(&cursor)));
             }
             let page = Api::new(&api)?.get(&path).await?;
             print_list(&page, json, COLUMNS);

@@ -466,6 +466,30 @@ pub async fn list_keys(
     .await
 }
 
+/// One page of a client's keys, newest first, after the keyset cursor
+/// `(created_at, key_id)` of the previous page's last row: the cost of a page
+/// does not grow with the table (index `api_key_client_created`).
+pub async fn list_keys_page(
+    pool: &AnyPool,
+    client_id: &str,
+    env: Option<&str>,
+    after: Option<(i64, &str)>,
+    limit: i64,
+) -> sqlx::Result<Vec<KeyRow>> {
+    sqlx::query_as(&format!(
+        "select {KEY_COLUMNS} from api_key where client_id = $1 and ($2 is null or env = $2) \
+         and ($3 is null or created_at < $3 or (created_at = $3 and key_id > $4)) \
+         order by created_at desc, key_id limit $5"
+    ))
+    .bind(client_id)
+    .bind(env)
+    .bind(after.map(|(created_at, _)| created_at))
+    .bind(after.map(|(_, key_id)| key_id))
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
 /// Revokes a key (idempotent: revoking a revoked key changes nothing).
 /// `None` if there is no such key.
 pub async fn revoke_key(

@@ -1694,3 +1694,48 @@ async fn metrics_count_requests_minting_and_publish_lag() {
         backend.finish().await;
     }
 }
+
+#[tokio::test]
+async fn key_list_pages_without_gaps_or_duplicates() {
+    for backend in backends().await {
+        let api = Api::new(&backend).await;
+        let ctx = backend.label;
+        let client = api.create_client(&json!({ "name": "many keys" })).await;
+        let client_id = str_field(&client, "id").to_owned();
+        let mut created = Vec::new();
+        for _ in 0..7 {
+            created.push(str_field(&api.create_key(&client_id, &json!({})).await, "id").to_owned());
+        }
+        let mut seen = Vec::new();
+        let mut path = format!("/v1/clients/{client_id}/keys?limit=3");
+        loop {
+            let page = api.get(&path).await;
+            assert_eq!(page.status, StatusCode::OK, "[{ctx}] {}", page.text);
+            for item in page.json["items"].as_array().unwrap() {
+                seen.push(item["id"].as_str().unwrap().to_owned());
+            }
+            match page.json["next_cursor"].as_str() {
+                Some(cursor) => {
+                    path = format!("/v1/clients/{client_id}/keys?limit=3&cursor={cursor}")
+                }
+                None => break,
+            }
+        }
+        let mut sorted_seen = seen.clone();
+        sorted_seen.sort();
+        sorted_seen.dedup();
+        created.sort();
+        assert_eq!(sorted_seen, created, "[{ctx}] every key exactly once");
+        assert_eq!(seen.len(), 7, "[{ctx}]");
+        let bad = api
+            .get(&format!("/v1/clients/{client_id}/keys?cursor=garbage"))
+            .await;
+        assert_error(
+            &bad,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request",
+            &format!("[{ctx}] bad cursor"),
+        );
+        backend.finish().await;
+    }
+}
