@@ -219,9 +219,42 @@ async fn key_created_with_the_cli_opens_the_edge_until_revoked() {
     let (status, _, _) = get(&http, &format!("{edge}/t"), Some(&basic)).await;
     assert_eq!(status, StatusCode::OK);
 
+    // Regenerate the test environment: the old test key is refused at the
+    // edge, the new secret key works there.
+    let regenerated =
+        stack.cli_json(&["key", "regenerate", "--client", client_id, "--env", "test"]);
+    let new_test_key = regenerated["keys"]
+        .as_array()
+        .and_then(|keys| keys.iter().find(|k| k["type"] == "secret"))
+        .and_then(|k| k["key"].as_str())
+        .expect("a new secret key")
+        .to_owned();
+    let old_basic = basic.clone();
+    let body = eventually(
+        "the regenerated-away key to be refused",
+        Duration::from_secs(15),
+        || async {
+            let (status, _, body) = get(&http, &format!("{edge}/t"), Some(&old_basic)).await;
+            (status == StatusCode::UNAUTHORIZED).then_some(body)
+        },
+    )
+    .await;
+    assert_eq!(body["error"]["code"], "revoked");
+    let new_bearer = format!("Bearer {new_test_key}");
+    let echo = eventually(
+        "the new test key to work",
+        Duration::from_secs(15),
+        || async {
+            let (status, _, body) = get(&http, &format!("{edge}/t"), Some(&new_bearer)).await;
+            (status == StatusCode::OK).then_some(body)
+        },
+    )
+    .await;
+    assert_eq!(echo["origin"], "test");
+
     // Nothing secret was logged by the control plane.
     let log = stack.control_plane_log();
-    for secret in [&live_key, &test_key, &stack.admin_key] {
+    for secret in [&live_key, &test_key, &new_test_key, &stack.admin_key] {
         assert!(
             !log.contains(secret.as_str()),
             "a key appears in the control-plane log"
