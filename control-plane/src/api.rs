@@ -59,6 +59,10 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(crate::metrics::render))
+        .route(
+            "/openapi.json",
+            get(|| async { Json(crate::openapi::document()) }),
+        )
         .route("/v1/clients", post(create_client).get(list_clients))
         .route(
             "/v1/clients/{client_id}",

@@ -22,6 +22,7 @@ pub mod error;
 pub mod kv;
 pub mod metrics;
 pub mod mint;
+pub mod openapi;
 pub mod publisher;
 pub mod store;
 
