@@ -284,6 +284,21 @@ struct Page<T> {
     next_cursor: Option<String>,
 }
 
+/// A page from `limit + 1` fetched rows: the extra row only says that another
+/// page exists, and the cursor is the last shown row's.
+fn page<R, V: From<R>>(mut rows: Vec<R>, limit: i64, cursor_of: impl Fn(&R) -> String) -> Page<V> {
+    let next_cursor = if rows.len() as i64 > limit {
+        rows.truncate(limit as usize);
+        rows.last().map(cursor_of)
+    } else {
+        None
+    };
+    Page {
+        items: rows.into_iter().map(Into::into).collect(),
+        next_cursor,
+    }
+}
+
 async fn list_clients(
     State(state): State<AppState>,
     _admin: AdminKey,
@@ -296,7 +311,7 @@ async fn list_clients(
         ));
     }
     // One extra row tells whether another page exists.
-    let mut clients = store::list_clients(
+    let clients = store::list_clients(
         &state.db.pool,
         query.cursor.as_deref(),
         query.owner_id.as_deref(),
@@ -304,16 +319,7 @@ async fn list_clients(
         limit + 1,
     )
     .await?;
-    let next_cursor = if clients.len() as i64 > limit {
-        clients.truncate(limit as usize);
-        clients.last().map(|c| c.client_id.clone())
-    } else {
-        None
-    };
-    Ok(Json(Page {
-        items: clients.into_iter().map(Into::into).collect(),
-        next_cursor,
-    }))
+    Ok(Json(page(clients, limit, |c| c.client_id.clone())))
 }
 
 async fn get_client(
@@ -540,7 +546,7 @@ async fn list_keys(
                 })?,
         ),
     };
-    let mut keys = store::list_keys_page(
+    let keys = store::list_keys_page(
         &state.db.pool,
         &client_id,
         query.env.as_deref(),
@@ -548,17 +554,9 @@ async fn list_keys(
         limit + 1,
     )
     .await?;
-    let next_cursor = if keys.len() as i64 > limit {
-        keys.truncate(limit as usize);
-        keys.last()
-            .map(|k| format!("{}.{}", k.created_at, k.key_id))
-    } else {
-        None
-    };
-    Ok(Json(Page {
-        items: keys.into_iter().map(Into::into).collect(),
-        next_cursor,
-    }))
+    Ok(Json(page(keys, limit, |k| {
+        format!("{}.{}", k.created_at, k.key_id)
+    })))
 }
 
 async fn get_key(
