@@ -442,9 +442,7 @@ async fn create_key(
             "admin keys are created with `keygate admin-key create`",
         ));
     }
-    store::get_client(&state.db.pool, &client_id)
-        .await?
-        .ok_or(ApiError::NotFound("client"))?;
+    // The client is checked by the insert itself (404 below).
     let env = body.env.unwrap_or_else(|| "live".to_owned());
     if !state.policy.environments.contains(&env) {
         return Err(ApiError::Invalid(format!(
@@ -498,7 +496,10 @@ async fn create_key(
         expires_at: lifetime.map(|secs| now_ms / 1000 + secs),
     })
     .map_err(|e| ApiError::Invalid(e.to_string()))?;
-    let row = store::insert_key(&state.db.pool, &new_key, &admin.key_id, now_ms).await?;
+    let row = match store::insert_key(&state.db.pool, &new_key, &admin.key_id, now_ms).await {
+        Err(sqlx::Error::RowNotFound) => return Err(ApiError::NotFound("client")),
+        other => other?,
+    };
     state.metrics.keys_minted(1);
     state.publish_wake.notify_one();
     tracing::info!(key_id = %row.key_id, client_id = %row.client_id, by = %admin.key_id, "key created");
