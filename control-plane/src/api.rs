@@ -147,6 +147,8 @@ struct ClientView {
     created_at: i64,
     /// Tokens issued before this Unix time are refused at the edge.
     revoked_before: Option<i64>,
+    /// Disabled clients' keys and tokens are refused.
+    disabled: bool,
 }
 
 impl From<Client> for ClientView {
@@ -158,6 +160,7 @@ impl From<Client> for ClientView {
             metadata: serde_json::from_str(&c.metadata).unwrap_or(Value::Null),
             created_at: c.created_at,
             revoked_before: c.revoked_before,
+            disabled: c.disabled_at.is_some(),
         }
     }
 }
@@ -231,6 +234,8 @@ struct UpdateClientBody {
     #[serde(default, deserialize_with = "present")]
     owner_id: Option<Option<String>>,
     metadata: Option<Value>,
+    /// `true` disables the client (its keys and tokens are refused), `false` enables it.
+    disabled: Option<bool>,
 }
 
 /// Tells an absent member (`None`) from an explicit `null` (`Some(None)`).
@@ -255,17 +260,39 @@ async fn update_client(
     }
     let metadata = check_metadata(body.metadata)?;
     let owner = body.owner_id.as_ref().map(|o| o.as_deref());
-    let client = store::update_client(
-        &state.db.pool,
-        &client_id,
-        name,
-        owner,
-        metadata.as_deref(),
-        &admin.key_id,
-        clock::now_ms(),
-    )
-    .await?
+    // Only a change is written (and audited): `{"disabled": …}` alone does not
+    // touch name, owner or metadata.
+    let client = if name.is_none() && owner.is_none() && metadata.is_none() {
+        store::get_client(&state.db.pool, &client_id).await?
+    } else {
+        store::update_client(
+            &state.db.pool,
+            &client_id,
+            name,
+            owner,
+            metadata.as_deref(),
+            &admin.key_id,
+            clock::now_ms(),
+        )
+        .await?
+    }
     .ok_or(ApiError::NotFound("client"))?;
+    let client = match body.disabled {
+        Some(disabled) if disabled != client.disabled_at.is_some() => {
+            let changed = store::set_client_disabled(
+                &state.db.pool,
+                &client_id,
+                disabled,
+                &admin.key_id,
+                clock::now_ms(),
+            )
+            .await?
+            .ok_or(ApiError::NotFound("client"))?;
+            state.publish_wake.notify_one();
+            changed
+        }
+        _ => client,
+    };
     Ok(Json(client.into()))
 }
 

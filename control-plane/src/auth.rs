@@ -51,9 +51,13 @@ impl FromRequestParts<AppState> for KeyHolder {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        Ok(Self {
-            key: authenticate(parts, state).await?,
-        })
+        let key = authenticate(parts, state).await?;
+        let client = store::get_client(&state.db.pool, &key.client_id).await?;
+        if client.is_none_or(|c| c.disabled_at.is_some()) {
+            tracing::info!(key_id = %key.key_id, "refused: client disabled or deleted");
+            return Err(ApiError::ClientDisabled);
+        }
+        Ok(Self { key })
     }
 }
 

@@ -169,6 +169,20 @@ enum ClientCommand {
         #[command(flatten)]
         api: ApiArgs,
     },
+    /// Disable a client: its keys and tokens are refused until it is enabled.
+    Disable {
+        /// Client id.
+        id: String,
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+    /// Enable a disabled client again.
+    Enable {
+        /// Client id.
+        id: String,
+        #[command(flatten)]
+        api: ApiArgs,
+    },
     /// Refuse every JWT the client's keys signed until now (keys stay valid).
     RevokeTokens {
         /// Client id.
@@ -506,6 +520,8 @@ async fn client_command(command: ClientCommand, json: bool) -> anyhow::Result<()
             let page = Api::new(&api)?.get(&path).await?;
             print_list(&page, json, COLUMNS);
         }
+        ClientCommand::Disable { id, api } => set_disabled(&id, &api, true, json).await?,
+        ClientCommand::Enable { id, api } => set_disabled(&id, &api, false, json).await?,
         ClientCommand::RevokeTokens { id, api } => {
             let client = Api::new(&api)?
                 .send(
@@ -537,6 +553,18 @@ async fn client_command(command: ClientCommand, json: bool) -> anyhow::Result<()
             }
         }
     }
+    Ok(())
+}
+
+async fn set_disabled(id: &str, api: &ApiArgs, disabled: bool, json: bool) -> anyhow::Result<()> {
+    let client = Api::new(api)?
+        .send(
+            reqwest::Method::PATCH,
+            &format!("/v1/clients/{}", urlencode(id)),
+            Some(serde_json::json!({ "disabled": disabled })),
+        )
+        .await?;
+    print_object(&client, json, &["id", "name", "disabled"]);
     Ok(())
 }
 

@@ -20,6 +20,9 @@ pub enum ApiError {
         /// Fixed message.
         message: &'static str,
     },
+    /// The caller's client is disabled.
+    #[error("this credential's client is disabled")]
+    ClientDisabled,
     /// A valid credential without the right to do this.
     #[error("this credential may not use this endpoint")]
     Forbidden,
@@ -67,6 +70,7 @@ impl ApiError {
         match self {
             Self::Unauthorized { code, .. } => (StatusCode::UNAUTHORIZED, code),
             Self::Forbidden => (StatusCode::FORBIDDEN, "insufficient_scope"),
+            Self::ClientDisabled => (StatusCode::FORBIDDEN, "client_disabled"),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             Self::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_request"),
             Self::BadJson(_) => (StatusCode::BAD_REQUEST, "bad_request"),

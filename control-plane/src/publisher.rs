@@ -88,10 +88,21 @@ impl Publisher {
             .map(|row| (row.key_id.clone(), row))
             .collect();
         let clients = store::clients_by_id(&self.db.pool, &client_ids).await?;
+        // Key records carry their client's disabled state, so the edge needs
+        // no second read for a static key.
+        let mut owners: Vec<&str> = rows.values().map(|r| r.client_id.as_str()).collect();
+        owners.sort_unstable();
+        owners.dedup();
+        let disabled: Vec<String> = store::clients_by_id(&self.db.pool, &owners)
+            .await?
+            .into_iter()
+            .filter(|c| c.disabled_at.is_some())
+            .map(|c| c.client_id)
+            .collect();
         let now_secs = now_ms / 1000;
         let pairs: Vec<KvPair> = rows
             .values()
-            .flat_map(|row| kv_pairs(row, now_secs))
+            .flat_map(|row| kv_pairs(row, disabled.contains(&row.client_id), now_secs))
             .chain(clients.iter().map(client_pair))
             .collect();
 
@@ -129,7 +140,7 @@ impl Publisher {
 /// The KV pairs for a key's current state: its static record, and for a
 /// secret key its JWK record. None for keys that are never published (admin
 /// keys, rows we cannot read).
-fn kv_pairs(row: &KeyRow, now_secs: i64) -> Vec<KvPair> {
+fn kv_pairs(row: &KeyRow, client_disabled: bool, now_secs: i64) -> Vec<KvPair> {
     if row.is_admin() {
         return Vec::new();
     }
@@ -154,6 +165,7 @@ fn kv_pairs(row: &KeyRow, now_secs: i64) -> Vec<KvPair> {
             scopes: row.scope_list(),
             expires_at: row.expires_at,
             revoked_at: row.revoked_at,
+            client_disabled,
             rev: row.rev,
         }
         .encode(),
@@ -174,6 +186,7 @@ fn kv_pairs(row: &KeyRow, now_secs: i64) -> Vec<KvPair> {
                 scopes: row.scope_list(),
                 expires_at: row.expires_at,
                 revoked_at: row.revoked_at,
+                client_disabled,
                 rev: row.rev,
             }
             .encode(),
@@ -191,7 +204,7 @@ fn client_pair(client: &Client) -> KvPair {
             v: RECORD_VERSION,
             client_id: client.client_id.clone(),
             revoked_before: client.revoked_before,
-            disabled: client.deleted_at.is_some(),
+            disabled: client.deleted_at.is_some() || client.disabled_at.is_some(),
             rev: client.rev,
         }
         .encode(),
@@ -251,7 +264,7 @@ mod tests {
     #[test]
     fn records_carry_state_and_admin_keys_stay_private() {
         // Expires at 1_000: KV may drop the record a day later...
-        let pairs = kv_pairs(&row("cl_1", "[]"), 5_000);
+        let pairs = kv_pairs(&row("cl_1", "[]"), false, 5_000);
         assert_eq!(pairs.len(), 2, "static record and JWK record");
         let jwk = JwkRecord::decode(&pairs[1].value).unwrap();
         assert_eq!(
@@ -264,11 +277,22 @@ mod tests {
         assert_eq!((record.rev, record.expires_at), (2, Some(1_000)));
         assert_eq!(pair.expiration, Some(87_400));
         // ...but never sooner than KV accepts, even when published long after.
-        let late = &kv_pairs(&row("cl_1", "[]"), 200_000)[0];
+        let late = &kv_pairs(&row("cl_1", "[]"), false, 200_000)[0];
         assert_eq!(late.expiration, Some(200_120));
-        assert!(kv_pairs(&row(store::ADMIN_CLIENT_ID, r#"["admin"]"#), 0).is_empty());
+        let disabled = kv_pairs(&row("cl_1", "[]"), true, 5_000);
+        assert!(
+            StaticKeyRecord::decode(&disabled[0].value)
+                .unwrap()
+                .client_disabled
+        );
+        assert!(
+            JwkRecord::decode(&disabled[1].value)
+                .unwrap()
+                .client_disabled
+        );
+        assert!(kv_pairs(&row(store::ADMIN_CLIENT_ID, r#"["admin"]"#), false, 0).is_empty());
         let mut publishable = row("cl_1", "[]");
         publishable.public_jwk = None;
-        assert_eq!(kv_pairs(&publishable, 0).len(), 1);
+        assert_eq!(kv_pairs(&publishable, false, 0).len(), 1);
     }
 }

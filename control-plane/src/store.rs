@@ -31,6 +31,8 @@ pub struct Client {
     pub revoked_before: Option<i64>,
     /// Revision of the client's published state.
     pub rev: i64,
+    /// Unix seconds; set while the client is disabled.
+    pub disabled_at: Option<i64>,
 }
 
 /// A key as stored: never the key itself, only its hash.
@@ -128,7 +130,7 @@ pub struct PublishStatus {
 }
 
 const CLIENT_COLUMNS: &str =
-    "client_id, name, owner_id, metadata, created_at, deleted_at, revoked_before, rev";
+    "client_id, name, owner_id, metadata, created_at, deleted_at, revoked_before, rev, disabled_at";
 const KEY_COLUMNS: &str =
     "key_id, client_id, env, key_type, name, scopes, key_hash, expires_at, created_at, \
      revoked_at, rev, published_rev, public_jwk";
@@ -289,6 +291,60 @@ pub async fn delete_client(
     .await?;
     tx.commit().await?;
     Ok(true)
+}
+
+/// Disables or enables a live client. Its own record and every key's record
+/// are republished (the edge refuses a disabled client's keys and tokens).
+/// `None` if there is no such live client.
+pub async fn set_client_disabled(
+    pool: &AnyPool,
+    client_id: &str,
+    disabled: bool,
+    actor: &str,
+    now_ms: i64,
+) -> sqlx::Result<Option<Client>> {
+    let mut tx = pool.begin().await?;
+    let client: Option<Client> = sqlx::query_as(&format!(
+        "update client set disabled_at = case when $1 = 1 then coalesce(disabled_at, $2) end, rev = rev + 1 \
+         where client_id = $3 and deleted_at is null returning {CLIENT_COLUMNS}"
+    ))
+    .bind(i64::from(disabled))
+    .bind(now_ms / 1000)
+    .bind(client_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if client.is_some() {
+        let keys: Vec<(String,)> = sqlx::query_as(
+            "select key_id from api_key where client_id = $1 and revoked_at is null",
+        )
+        .bind(client_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        for (key_id,) in &keys {
+            sqlx::query("update api_key set rev = rev + 1 where key_id = $1")
+                .bind(key_id)
+                .execute(&mut *tx)
+                .await?;
+            enqueue(&mut tx, key_id, now_ms).await?;
+        }
+        enqueue(&mut tx, client_id, now_ms).await?;
+        let action = if disabled {
+            "client.disable"
+        } else {
+            "client.enable"
+        };
+        audit(
+            &mut tx,
+            actor,
+            action,
+            client_id,
+            &serde_json::json!({}),
+            now_ms,
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(client)
 }
 
 /// Refuses, from now on, every token the client's keys signed before now

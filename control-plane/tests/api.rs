@@ -1813,3 +1813,81 @@ async fn openapi_matches_the_router_both_ways() {
     }
     backend.finish().await;
 }
+
+#[tokio::test]
+async fn disabling_a_client_refuses_its_keys_until_enabled() {
+    for backend in backends().await {
+        let api = Api::new(&backend).await;
+        let ctx = backend.label;
+        let client = api.create_client(&json!({ "name": "pausable" })).await;
+        let client_id = str_field(&client, "id").to_owned();
+        let key = api.create_key(&client_id, &json!({})).await;
+        let key_text = str_field(&key, "key").to_owned();
+        let key_id = str_field(&key, "id").to_owned();
+        let patch = |disabled: bool| {
+            request(
+                Method::PATCH,
+                &format!("/v1/clients/{client_id}"),
+                Some(bearer(&api.admin)),
+                Some(&json!({ "disabled": disabled })),
+            )
+        };
+        let before = outbox_key_ids(&backend.db).await.len();
+        let disabled = api.send(patch(true)).await;
+        assert_eq!(disabled.status, StatusCode::OK, "[{ctx}] {}", disabled.text);
+        assert_eq!(disabled.json["disabled"], true, "[{ctx}]");
+        // The client record and every active key are republished.
+        let queued = outbox_key_ids(&backend.db).await;
+        assert_eq!(queued.len(), before + 2, "[{ctx}] {queued:?}");
+        assert!(
+            queued.contains(&client_id) && queued.contains(&key_id),
+            "[{ctx}]"
+        );
+        let refused = api
+            .send(request(
+                Method::GET,
+                "/v1/apikeys/self",
+                Some(bearer(&key_text)),
+                None,
+            ))
+            .await;
+        assert_error(
+            &refused,
+            StatusCode::FORBIDDEN,
+            "client_disabled",
+            &format!("[{ctx}] disabled client's key"),
+        );
+        // Disabling twice changes nothing; enabling restores the key.
+        assert_eq!(
+            api.send(patch(true)).await.status,
+            StatusCode::OK,
+            "[{ctx}]"
+        );
+        assert_eq!(
+            outbox_key_ids(&backend.db).await.len(),
+            before + 2,
+            "[{ctx}] a no-op wrote the outbox"
+        );
+        let enabled = api.send(patch(false)).await;
+        assert_eq!(enabled.json["disabled"], false, "[{ctx}]");
+        let own = api
+            .send(request(
+                Method::GET,
+                "/v1/apikeys/self",
+                Some(bearer(&key_text)),
+                None,
+            ))
+            .await;
+        assert_eq!(own.status, StatusCode::OK, "[{ctx}] {}", own.text);
+        let actions = api.get(&format!("/v1/audit?target={client_id}")).await;
+        assert_eq!(
+            actions.json["items"][0]["action"], "client.enable",
+            "[{ctx}]"
+        );
+        assert_eq!(
+            actions.json["items"][1]["action"], "client.disable",
+            "[{ctx}]"
+        );
+        backend.finish().await;
+    }
+}

@@ -26,6 +26,8 @@ pub enum Rejection {
     InsufficientScope,
     /// A publishable key without scopes tried a method other than GET, HEAD, OPTIONS.
     PublishableReadOnly,
+    /// The key's client is disabled.
+    ClientDisabled,
     /// Plain HTTP while `REQUIRE_HTTPS` is on.
     HttpsRequired,
     /// The key's environment has no origin behind this edge.
@@ -51,7 +53,8 @@ impl Rejection {
             Self::HttpsRequired
             | Self::WrongEnvironment
             | Self::InsufficientScope
-            | Self::PublishableReadOnly => 403,
+            | Self::PublishableReadOnly
+            | Self::ClientDisabled => 403,
             Self::OriginUnreachable => 502,
             Self::Unavailable | Self::Misconfigured => 503,
         }
@@ -69,6 +72,7 @@ impl Rejection {
             Self::InsufficientScope => "insufficient_scope",
             Self::PublishableReadOnly => "publishable_read_only",
             Self::HttpsRequired => "https_required",
+            Self::ClientDisabled => "client_disabled",
             Self::WrongEnvironment => "wrong_environment",
             Self::Unavailable => "unavailable",
             Self::Misconfigured => "misconfigured",
@@ -90,6 +94,7 @@ impl Rejection {
                 "Publishable keys may only read (GET, HEAD, OPTIONS) unless scoped otherwise."
             }
             Self::HttpsRequired => "HTTPS is required.",
+            Self::ClientDisabled => "This credential's client is disabled.",
             Self::WrongEnvironment => "This key's environment is not served here.",
             Self::Unavailable => "Credential verification is temporarily unavailable.",
             Self::Misconfigured => "The gateway is misconfigured.",
@@ -197,6 +202,9 @@ pub fn check_static_key(
     {
         return Err(Rejection::Expired);
     }
+    if record.client_disabled {
+        return Err(Rejection::ClientDisabled);
+    }
     Ok(VerifiedCaller {
         client_id: record.client_id,
         key_id: record.key_id,
@@ -256,6 +264,9 @@ pub fn check_token_state(
     if record.expires_at.is_some_and(|at| at <= now) {
         return Err(Rejection::Expired);
     }
+    if record.client_disabled {
+        return Err(Rejection::ClientDisabled);
+    }
     token
         .recheck(options, now)
         .map_err(Rejection::InvalidToken)?;
@@ -311,6 +322,7 @@ mod tests {
             scopes: vec![],
             expires_at: None,
             revoked_at: None,
+            client_disabled: false,
             rev: 1,
         }
     }
@@ -352,6 +364,14 @@ mod tests {
             check_static_key(&key, Some(&expiring.encode()), 10),
             Err(Rejection::Expired)
         );
+
+        let mut disabled = record_for(&key);
+        disabled.client_disabled = true;
+        assert_eq!(
+            check_static_key(&key, Some(&disabled.encode()), 0),
+            Err(Rejection::ClientDisabled)
+        );
+        assert_eq!(Rejection::ClientDisabled.status(), 403);
 
         let mut other_env = record_for(&key);
         other_env.env = "test".to_owned();
@@ -443,6 +463,7 @@ mod tests {
                 scopes: vec![],
                 expires_at: None,
                 revoked_at: None,
+                client_disabled: false,
                 rev: 1,
             }
         }

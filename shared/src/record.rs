@@ -144,6 +144,8 @@ pub struct JwkRecord {
     pub expires_at: Option<i64>,
     /// Unix seconds at which the key was revoked; set means refused.
     pub revoked_at: Option<i64>,
+    /// The key's client is disabled: refused until it is enabled again.
+    pub client_disabled: bool,
     /// Monotonic revision of the key's state.
     pub rev: i64,
 }
@@ -160,6 +162,7 @@ impl JwkRecord {
             scopes: m.strings("scopes")?,
             expires_at: m.optional_time("expires_at")?,
             revoked_at: m.optional_time("revoked_at")?,
+            client_disabled: m.flag("client_disabled")?,
             rev: m.integer_or_zero("rev")?,
         })
     }
@@ -224,6 +227,8 @@ pub struct StaticKeyRecord {
     pub expires_at: Option<i64>,
     /// Unix seconds at which the key was revoked; set means refused.
     pub revoked_at: Option<i64>,
+    /// The key's client is disabled: refused until it is enabled again.
+    pub client_disabled: bool,
     /// Monotonic revision of this key's state, so a late write of an older
     /// state can be recognised and never win over a newer one.
     pub rev: i64,
@@ -242,6 +247,7 @@ impl StaticKeyRecord {
             scopes: m.strings("scopes")?,
             expires_at: m.optional_time("expires_at")?,
             revoked_at: m.optional_time("revoked_at")?,
+            client_disabled: m.flag("client_disabled")?,
             rev: m.integer_or_zero("rev")?,
         })
     }
@@ -266,6 +272,7 @@ mod tests {
             scopes: vec!["GET:/v1".to_owned()],
             expires_at: Some(10),
             revoked_at: None,
+            client_disabled: false,
             rev: 3,
         }
     }
@@ -304,6 +311,7 @@ mod tests {
             scopes: vec![],
             expires_at: None,
             revoked_at: Some(4),
+            client_disabled: true,
             rev: 2,
         };
         assert_eq!(JwkRecord::decode(&jwk.encode()), Ok(jwk));

@@ -486,6 +486,7 @@ async fn kv_outage_fails_closed_and_https_is_enforced() {
         scopes: vec![],
         expires_at: None,
         revoked_at: None,
+        client_disabled: false,
         rev: 1,
     };
     live_only

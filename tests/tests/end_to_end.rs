@@ -252,6 +252,30 @@ async fn key_created_with_the_cli_opens_the_edge_until_revoked() {
     .await;
     assert_eq!(echo["origin"], "test");
 
+    // Disabling the client refuses its keys at the edge (403); enabling it
+    // lets them through again.
+    stack.cli_json(&["client", "disable", client_id]);
+    let body = eventually(
+        "the disabled client's key to be refused",
+        Duration::from_secs(15),
+        || async {
+            let (status, _, body) = get(&http, &format!("{edge}/t"), Some(&new_bearer)).await;
+            (status == StatusCode::FORBIDDEN).then_some(body)
+        },
+    )
+    .await;
+    assert_eq!(body["error"]["code"], "client_disabled");
+    stack.cli_json(&["client", "enable", client_id]);
+    eventually(
+        "the enabled client's key to work again",
+        Duration::from_secs(15),
+        || async {
+            let (status, _, _) = get(&http, &format!("{edge}/t"), Some(&new_bearer)).await;
+            (status == StatusCode::OK).then_some(())
+        },
+    )
+    .await;
+
     // Nothing secret was logged by the control plane.
     let log = stack.control_plane_log();
     for secret in [&live_key, &test_key, &new_test_key, &stack.admin_key] {
