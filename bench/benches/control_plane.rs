@@ -79,6 +79,7 @@ async fn start(url: &str) -> (Api, db::Db) {
         name: Some("bench".to_owned()),
         scopes: vec![shared::scope::ADMIN.to_owned()],
         expires_at: None,
+        secret_bytes: 32,
     })
     .unwrap();
     row.public_jwk = None;

@@ -521,6 +521,7 @@ async fn create_key(
         name: name.map(str::to_owned),
         scopes: body.scopes,
         expires_at: lifetime.map(|secs| now_ms / 1000 + secs),
+        secret_bytes: state.policy.key_bytes(key_type),
     })
     .map_err(|e| ApiError::Invalid(e.to_string()))?;
     let row = match store::insert_key(&state.db.pool, &new_key, &admin.key_id, now_ms).await {
@@ -661,6 +662,7 @@ async fn regenerate(
             name: None,
             scopes: Vec::new(),
             expires_at,
+            secret_bytes: state.policy.key_bytes(key_type),
         })
         .map_err(|e| ApiError::Invalid(e.to_string()))?;
         plaintexts.push(key.expose().to_owned());

@@ -42,6 +42,7 @@ pub async fn run(db: &Db, policy: &KeyPolicy, actor: &str) -> anyhow::Result<Vec
                     name: Some("backfill".to_owned()),
                     scopes: Vec::new(),
                     expires_at: policy.default_key_lifetime.map(|secs| now_ms / 1000 + secs),
+                    secret_bytes: policy.key_bytes(key_type),
                 })?;
                 store::insert_key(&db.pool, &row, actor, now_ms).await?;
                 issued.push(Issued {

@@ -72,6 +72,14 @@ pub struct KeyPolicy {
     #[arg(long, env = "KEYGATE_KEY_TYPES", default_value = "secret,publishable", value_delimiter = ',',
           value_parser = ["secret", "publishable"])]
     pub key_types: Vec<String>,
+    /// Size of new secret keys' secret, bytes (32, 48 or 64).
+    #[arg(long, env = "KEYGATE_SECRET_KEY_BYTES", default_value_t = 32,
+          value_parser = parse_secret_key_bytes)]
+    pub secret_key_bytes: usize,
+    /// Size of new publishable keys' secret, bytes (24, 32 or 48).
+    #[arg(long, env = "KEYGATE_PUBLISHABLE_KEY_BYTES", default_value_t = 24,
+          value_parser = parse_publishable_key_bytes)]
+    pub publishable_key_bytes: usize,
     /// The audience of JWTs presented to this API (self-service): its public URL.
     #[arg(
         long,
@@ -87,9 +95,38 @@ impl Default for KeyPolicy {
             environments: vec!["live".to_owned(), "test".to_owned()],
             default_key_lifetime: None,
             key_types: vec!["secret".to_owned(), "publishable".to_owned()],
+            secret_key_bytes: 32,
+            publishable_key_bytes: 24,
             token_audience: "http://127.0.0.1:7070".to_owned(),
         }
     }
+}
+
+impl KeyPolicy {
+    /// The configured secret size for new keys of `key_type`.
+    pub fn key_bytes(&self, key_type: shared::key::KeyType) -> usize {
+        match key_type {
+            shared::key::KeyType::Secret => self.secret_key_bytes,
+            shared::key::KeyType::Publishable => self.publishable_key_bytes,
+        }
+    }
+}
+
+fn parse_key_bytes(text: &str, key_type: shared::key::KeyType) -> Result<usize, String> {
+    let allowed = key_type.allowed_secret_sizes();
+    text.trim()
+        .parse()
+        .ok()
+        .filter(|bytes| allowed.contains(bytes))
+        .ok_or_else(|| format!("{text:?}: expected one of {allowed:?} bytes"))
+}
+
+fn parse_secret_key_bytes(text: &str) -> Result<usize, String> {
+    parse_key_bytes(text, shared::key::KeyType::Secret)
+}
+
+fn parse_publishable_key_bytes(text: &str) -> Result<usize, String> {
+    parse_key_bytes(text, shared::key::KeyType::Publishable)
 }
 
 /// Parses `90`, `90s`, `15m`, `12h`, `30d` or `2w` into seconds.
@@ -123,6 +160,16 @@ pub fn parse_duration_secs(text: &str) -> Result<i64, String> {
 #[cfg(test)]
 mod tests {
     use super::parse_duration_secs;
+
+    #[test]
+    fn key_sizes() {
+        assert_eq!(super::parse_secret_key_bytes("64"), Ok(64));
+        assert_eq!(super::parse_publishable_key_bytes("24"), Ok(24));
+        for bad in ["16", "24", "40", "x", ""] {
+            assert!(super::parse_secret_key_bytes(bad).is_err(), "{bad}");
+        }
+        assert!(super::parse_publishable_key_bytes("64").is_err());
+    }
 
     #[test]
     fn durations() {

@@ -15,10 +15,20 @@ pub fn random<const N: usize>() -> [u8; N] {
     bytes
 }
 
-/// A new access key (secret or publishable) for `env`.
+/// A new access key (secret or publishable) for `env`, default size.
 pub fn new_key(key_type: KeyType, env: &str) -> Result<AccessKey, shared::Error> {
-    let secret = random::<32>();
-    AccessKey::from_entropy(key_type, env, random(), &secret[..key_type.secret_bytes()])
+    new_key_sized(key_type, env, key_type.secret_bytes())
+}
+
+/// A new access key with a `bytes`-byte secret (one of the type's allowed sizes).
+pub fn new_key_sized(
+    key_type: KeyType,
+    env: &str,
+    bytes: usize,
+) -> Result<AccessKey, shared::Error> {
+    let secret = random::<64>();
+    let secret = secret.get(..bytes).ok_or(shared::Error::KeySecret)?;
+    AccessKey::from_entropy(key_type, env, random(), secret)
 }
 
 /// What a new key should be.
@@ -36,13 +46,15 @@ pub struct KeySpec {
     pub scopes: Vec<String>,
     /// Absolute expiry, Unix seconds.
     pub expires_at: Option<i64>,
+    /// Secret size, bytes.
+    pub secret_bytes: usize,
 }
 
 /// Mints a key for `spec`: the plaintext (to show once) and the row to store
 /// (hash and, for secret keys, the public JWK of its Ed25519 pair; never the
 /// key or the private key).
 pub fn key_for(spec: KeySpec) -> Result<(AccessKey, NewKey), shared::Error> {
-    let key = new_key(spec.key_type, &spec.env)?;
+    let key = new_key_sized(spec.key_type, &spec.env, spec.secret_bytes)?;
     let public_jwk = SigningKeyPair::derive(&key)
         .ok()
         .map(|pair| serde_json::to_string(&pair.public_jwk()).unwrap_or_default());

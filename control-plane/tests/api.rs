@@ -1891,3 +1891,54 @@ async fn disabling_a_client_refuses_its_keys_until_enabled() {
         backend.finish().await;
     }
 }
+
+#[tokio::test]
+async fn key_sizes_follow_the_policy() {
+    for backend in backends().await {
+        let policy = control_plane::config::KeyPolicy {
+            secret_key_bytes: 64,
+            publishable_key_bytes: 48,
+            ..Default::default()
+        };
+        let api = Api::with_policy(&backend, policy).await;
+        let ctx = backend.label;
+        let client = api.create_client(&json!({ "name": "big keys" })).await;
+        let client_id = str_field(&client, "id").to_owned();
+        for (key_type, bytes) in [("secret", 64), ("publishable", 48)] {
+            let created = api
+                .create_key(&client_id, &json!({ "type": key_type }))
+                .await;
+            let text = str_field(&created, "key").to_owned();
+            let default_len = AccessKey::from_entropy(
+                KeyType::from_name(key_type).unwrap(),
+                "live",
+                [0; 12],
+                &vec![0; KeyType::from_name(key_type).unwrap().secret_bytes()],
+            )
+            .unwrap()
+            .expose()
+            .len();
+            let extra_chars = shared::base62::encoded_len(bytes)
+                - shared::base62::encoded_len(KeyType::from_name(key_type).unwrap().secret_bytes());
+            assert_eq!(
+                text.len(),
+                default_len + extra_chars,
+                "[{ctx}] {key_type}: {bytes}-byte secret"
+            );
+            let own = api
+                .send(request(
+                    Method::GET,
+                    "/v1/apikeys/self",
+                    Some(bearer(&text)),
+                    None,
+                ))
+                .await;
+            assert_eq!(
+                own.status,
+                StatusCode::OK,
+                "[{ctx}] a {bytes}-byte {key_type} key authenticates"
+            );
+        }
+        backend.finish().await;
+    }
+}

@@ -37,10 +37,20 @@ pub fn encode(bytes: &[u8]) -> String {
 /// Decodes exactly `encoded_len(N)` digits into `N` bytes; `None` for a wrong
 /// length, a character outside the alphabet or a value that overflows `N` bytes.
 pub fn decode<const N: usize>(text: &str) -> Option<[u8; N]> {
-    if text.len() != encoded_len(N) {
+    let mut out = [0u8; N];
+    decode_digits(text, &mut out).map(|()| out)
+}
+
+/// Like [`decode`], for a byte length known only at run time.
+pub fn decode_vec(text: &str, bytes: usize) -> Option<Vec<u8>> {
+    let mut out = vec![0u8; bytes];
+    decode_digits(text, &mut out).map(|()| out)
+}
+
+fn decode_digits(text: &str, out: &mut [u8]) -> Option<()> {
+    if text.len() != encoded_len(out.len()) {
         return None;
     }
-    let mut out = [0u8; N];
     for c in text.bytes() {
         let mut carry = u32::from(digit_value(c)?);
         for byte in out.iter_mut().rev() {
@@ -52,7 +62,7 @@ pub fn decode<const N: usize>(text: &str) -> Option<[u8; N]> {
             return None;
         }
     }
-    Some(out)
+    Some(())
 }
 
 /// Whether `c` is a base62 digit.

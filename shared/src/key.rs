@@ -24,8 +24,9 @@ const KEY_ID_BYTES: usize = 12;
 const CHECKSUM_LEN: usize = base62::encoded_len(4);
 /// The length of a key id.
 pub const KEY_ID_LEN: usize = base62::encoded_len(KEY_ID_BYTES);
-/// No key we issue is longer; anything longer is refused before parsing.
-pub const MAX_KEY_LEN: usize = 128;
+/// No key we issue is longer (a 64-byte secret and a 16-letter environment
+/// make 157); anything longer is refused before parsing.
+pub const MAX_KEY_LEN: usize = 160;
 
 /// Secret or publishable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -38,11 +39,20 @@ pub enum KeyType {
 }
 
 impl KeyType {
-    /// The secret's size in bytes.
+    /// The default (and minimum) size of the secret, in bytes.
     pub const fn secret_bytes(self) -> usize {
         match self {
             Self::Secret => 32,
             Self::Publishable => 24,
+        }
+    }
+
+    /// The secret sizes (bytes) keys of this type may have; configurable
+    /// per deployment, never below 256 (secret) or 192 (publishable) bits.
+    pub const fn allowed_secret_sizes(self) -> &'static [usize] {
+        match self {
+            Self::Secret => &[32, 48, 64],
+            Self::Publishable => &[24, 32, 48],
         }
     }
 
@@ -127,7 +137,7 @@ impl AccessKey {
         if !is_valid_environment(env) {
             return Err(Error::KeyEnvironment);
         }
-        if secret.len() != key_type.secret_bytes() {
+        if !key_type.allowed_secret_sizes().contains(&secret.len()) {
             return Err(Error::KeySecret);
         }
         let mut text = format!(
@@ -163,16 +173,18 @@ impl AccessKey {
             return Err(Error::KeyId);
         }
         let body = parts.next().ok_or(Error::KeySecret)?;
-        let secret_len = base62::encoded_len(key_type.secret_bytes());
-        if body.len() != secret_len + CHECKSUM_LEN || !body.bytes().all(base62::is_digit) {
+        if body.len() <= CHECKSUM_LEN || !body.bytes().all(base62::is_digit) {
             return Err(Error::KeySecret);
         }
-        let (secret, checksum) = body.split_at(secret_len);
-        let secret_ok = match key_type {
-            KeyType::Secret => base62::decode::<32>(secret).is_some(),
-            KeyType::Publishable => base62::decode::<24>(secret).is_some(),
-        };
-        if !secret_ok {
+        let (secret, checksum) = body.split_at(body.len() - CHECKSUM_LEN);
+        // The secret's length says its size; only the allowed sizes exist.
+        let size = key_type
+            .allowed_secret_sizes()
+            .iter()
+            .copied()
+            .find(|&bytes| base62::encoded_len(bytes) == secret.len())
+            .ok_or(Error::KeySecret)?;
+        if base62::decode_vec(secret, size).is_none() {
             return Err(Error::KeySecret);
         }
         let signed = &text[..text.len() - CHECKSUM_LEN];
@@ -207,12 +219,19 @@ impl AccessKey {
     /// The 256-bit secret of a secret key (the seed material of its Ed25519
     /// pair); `None` for publishable keys.
     #[cfg(feature = "mint")]
-    pub(crate) fn secret_bytes(&self) -> Option<[u8; 32]> {
+    pub(crate) fn secret_bytes(&self) -> Option<Vec<u8>> {
         if self.key_type != KeyType::Secret {
             return None;
         }
         let start = PREFIX.len() + 3 + self.env_len + 1 + KEY_ID_LEN + 1;
-        base62::decode::<32>(&self.text[start..start + base62::encoded_len(32)])
+        let secret = &self.text[start..self.text.len() - CHECKSUM_LEN];
+        let size = self
+            .key_type
+            .allowed_secret_sizes()
+            .iter()
+            .copied()
+            .find(|&bytes| base62::encoded_len(bytes) == secret.len())?;
+        base62::decode_vec(secret, size)
     }
 
     /// The SHA-256 by which the key is stored and looked up.
@@ -340,6 +359,35 @@ mod tests {
         typo[i] = if typo[i] == b'a' { b'b' } else { b'a' };
         let typo = String::from_utf8(typo).unwrap();
         assert_eq!(AccessKey::parse(&typo), Err(Error::KeyChecksum));
+    }
+
+    #[test]
+    fn every_allowed_size_round_trips_and_others_are_refused() {
+        for key_type in [KeyType::Secret, KeyType::Publishable] {
+            for &size in key_type.allowed_secret_sizes() {
+                let key =
+                    AccessKey::from_entropy(key_type, "live", [2; 12], &vec![0xee; size]).unwrap();
+                assert_eq!(
+                    AccessKey::parse(key.expose()),
+                    Ok(key.clone()),
+                    "{key_type} {size}"
+                );
+                assert!(key.expose().len() <= MAX_KEY_LEN);
+            }
+        }
+        assert_eq!(
+            AccessKey::from_entropy(KeyType::Secret, "live", [0; 12], &[0; 40]),
+            Err(Error::KeySecret)
+        );
+        assert_eq!(
+            AccessKey::from_entropy(KeyType::Publishable, "live", [0; 12], &[0; 64]),
+            Err(Error::KeySecret)
+        );
+        // A publishable-sized secret under the secret tag: refused.
+        let publishable =
+            AccessKey::from_entropy(KeyType::Publishable, "live", [2; 12], &[1; 24]).unwrap();
+        let retagged = publishable.expose().replacen("kg_pk_", "kg_sk_", 1);
+        assert_eq!(AccessKey::parse(&retagged), Err(Error::KeySecret));
     }
 
     #[test]

@@ -29,6 +29,8 @@ impl SigningKeyPair {
         let mut info = KDF_INFO_PREFIX.to_vec();
         info.extend_from_slice(key.key_id().as_bytes());
         let seed = hkdf_sha256_32(KDF_SALT, &secret, &info);
+        let mut secret = secret;
+        secret.fill(0);
         Ok(Self::from_seed(seed, key.key_id()))
     }
 

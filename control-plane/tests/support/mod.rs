@@ -252,8 +252,13 @@ pub struct Api {
 impl Api {
     /// `app(state)` with the default key policy (environments live and test).
     pub async fn new(backend: &TestDb) -> Self {
+        Self::with_policy(backend, KeyPolicy::default()).await
+    }
+
+    /// `app(state)` with a given key policy.
+    pub async fn with_policy(backend: &TestDb, policy: KeyPolicy) -> Self {
         let admin = admin_key(&backend.db, None).await;
-        let state = AppState::new(backend.db.clone(), KeyPolicy::default());
+        let state = AppState::new(backend.db.clone(), policy);
         Self {
             label: backend.label,
             app: control_plane::app(state),
