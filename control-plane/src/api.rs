@@ -37,6 +37,8 @@ pub struct AppState {
     pub publish_wake: Arc<Notify>,
     /// Request and minting counters for `/metrics`.
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// The KV namespace, when configured (for `POST /v1/publish/sync`).
+    pub kv: Option<crate::kv::CloudflareKv>,
 }
 
 impl AppState {
@@ -47,6 +49,7 @@ impl AppState {
             policy: Arc::new(policy),
             publish_wake: Arc::new(Notify::new()),
             metrics: Arc::default(),
+            kv: None,
         }
     }
 }
@@ -79,6 +82,7 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/keys/{key_id}", get(get_key))
         .route("/v1/keys/{key_id}/revoke", post(revoke_key))
         .route("/v1/publish/status", get(publish_status))
+        .route("/v1/publish/sync", post(publish_sync))
         .route("/v1/apikeys/self", get(key_self))
         .route("/v1/apikeys/{env}", get(self_list_keys))
         .route("/v1/apikeys/regenerate/{env}", post(self_regenerate))
@@ -796,4 +800,32 @@ async fn list_audit(
     Ok(Json(
         serde_json::json!({ "items": items, "next_cursor": next_cursor }),
     ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SyncQuery {
+    #[serde(default)]
+    dry_run: bool,
+}
+
+/// Re-sync: compare the KV namespace with the database and repair it
+/// (`?dry_run=true`: only report the differences).
+async fn publish_sync(
+    State(state): State<AppState>,
+    admin: AdminKey,
+    AppQuery(query): AppQuery<SyncQuery>,
+) -> ApiResult<Json<crate::sync::SyncReport>> {
+    let kv = state
+        .kv
+        .as_ref()
+        .ok_or(ApiError::Unavailable("no KV namespace is configured"))?;
+    let report = crate::sync::resync(&state.db, kv, query.dry_run)
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "re-sync failed");
+            ApiError::Unavailable("the KV namespace could not be synchronised; see the logs")
+        })?;
+    tracing::info!(by = %admin.key_id, dry_run = query.dry_run, "re-sync run");
+    Ok(Json(report))
 }

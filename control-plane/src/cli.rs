@@ -297,6 +297,14 @@ enum PublishCommand {
         #[command(flatten)]
         api: ApiArgs,
     },
+    /// Compare the KV namespace with the database and repair it.
+    Sync {
+        /// Only print the differences.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        api: ApiArgs,
+    },
 }
 
 /// Entry point of the binary.
@@ -336,6 +344,40 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Client(command) => client_command(command, json).await,
         Command::Key(command) => key_command(command, json).await,
         Command::Token(command) => token_command(command).await,
+        Command::Publish(PublishCommand::Sync { dry_run, api }) => {
+            let report = Api::new(&api)?
+                .send(
+                    reqwest::Method::POST,
+                    &format!("/v1/publish/sync?dry_run={dry_run}"),
+                    None,
+                )
+                .await?;
+            if json {
+                println!("{report}");
+            } else {
+                for (what, label) in [
+                    ("missing", "write (missing)"),
+                    ("stale", "write (stale)"),
+                    ("extra", "delete (extra)"),
+                ] {
+                    for name in report[what].as_array().into_iter().flatten() {
+                        println!("{label:<15} {}", name.as_str().unwrap_or_default());
+                    }
+                }
+                eprintln!(
+                    "{} missing, {} stale, {} extra; {}",
+                    report["missing"].as_array().map_or(0, Vec::len),
+                    report["stale"].as_array().map_or(0, Vec::len),
+                    report["extra"].as_array().map_or(0, Vec::len),
+                    if report["applied"] == true {
+                        "repaired"
+                    } else {
+                        "dry run: nothing changed"
+                    }
+                );
+            }
+            Ok(())
+        }
         Command::Publish(PublishCommand::Status { api }) => {
             let status = Api::new(&api)?.get("/v1/publish/status").await?;
             print_object(
@@ -356,7 +398,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     init_tracing();
     let db = db::connect(&config.db.database_url).await?;
-    let state = AppState::new(db.clone(), config.keys.clone());
+    let mut state = AppState::new(db.clone(), config.keys.clone());
+    state.kv = CloudflareKv::from_args(&config.kv);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let publisher = match CloudflareKv::from_args(&config.kv) {
         Some(kv) => {

@@ -20,6 +20,9 @@ pub enum ApiError {
         /// Fixed message.
         message: &'static str,
     },
+    /// A dependency (KV) is not configured or not answering.
+    #[error("{0}")]
+    Unavailable(&'static str),
     /// The caller's client is disabled.
     #[error("this credential's client is disabled")]
     ClientDisabled,
@@ -71,6 +74,7 @@ impl ApiError {
             Self::Unauthorized { code, .. } => (StatusCode::UNAUTHORIZED, code),
             Self::Forbidden => (StatusCode::FORBIDDEN, "insufficient_scope"),
             Self::ClientDisabled => (StatusCode::FORBIDDEN, "client_disabled"),
+            Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             Self::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_request"),
             Self::BadJson(_) => (StatusCode::BAD_REQUEST, "bad_request"),

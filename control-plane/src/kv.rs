@@ -23,6 +23,40 @@ pub struct KvPair {
     /// Absolute expiry, Unix seconds (KV requires it at least 60 s ahead).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expiration: Option<i64>,
+    /// KV metadata: `{"rev": n}`, the record's revision, so a re-sync can
+    /// compare KV with the database from a key listing alone.
+    pub metadata: RecordMeta,
+}
+
+/// The metadata stored with every record.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+pub struct RecordMeta {
+    /// The record's revision.
+    pub rev: i64,
+}
+
+/// One key of a namespace listing.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ListedKey {
+    /// The KV key.
+    pub name: String,
+    /// Its metadata, if any.
+    #[serde(default)]
+    pub metadata: Option<RecordMeta>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ListResponse {
+    #[serde(default)]
+    result: Vec<ListedKey>,
+    #[serde(default)]
+    result_info: Option<ListInfo>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ListInfo {
+    #[serde(default)]
+    cursor: Option<String>,
 }
 
 /// Why a KV call failed.
@@ -141,6 +175,41 @@ impl CloudflareKv {
             self.send(request).await?;
         }
         Ok(())
+    }
+
+    /// Lists every key of the namespace with its metadata (following cursors,
+    /// 1,000 keys per page, the documented maximum).
+    pub async fn list_all(&self) -> Result<Vec<ListedKey>, KvError> {
+        let mut keys = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut url = format!("{}/keys?limit=1000", self.namespace_url);
+            if let Some(cursor) = &cursor {
+                url.push_str(&format!("&cursor={}", encode_path_segment(cursor)));
+            }
+            let response = self
+                .http
+                .get(url)
+                .bearer_auth(&self.token)
+                .send()
+                .await
+                .map_err(|e| KvError::Transport(e.to_string()))?;
+            if !response.status().is_success() {
+                return Err(status_error(response).await);
+            }
+            let page: ListResponse = response
+                .json()
+                .await
+                .map_err(|e| KvError::Transport(format!("unreadable KV listing: {e}")))?;
+            keys.extend(page.result);
+            cursor = page
+                .result_info
+                .and_then(|info| info.cursor)
+                .filter(|c| !c.is_empty());
+            if cursor.is_none() {
+                return Ok(keys);
+            }
+        }
     }
 
     /// Reads one value; `None` if the key does not exist.

@@ -25,5 +25,6 @@ pub mod mint;
 pub mod openapi;
 pub mod publisher;
 pub mod store;
+pub mod sync;
 
 pub use api::{app, AppState};

@@ -152,6 +152,13 @@ pub const OPERATIONS: &[Operation] = &[
         200,
     ),
     op(
+        "POST",
+        "/v1/publish/sync",
+        "Re-sync KV with the database (`dry_run=true`: report only).",
+        Auth::Admin,
+        200,
+    ),
+    op(
         "GET",
         "/v1/audit",
         "The audit log, newest first (cursor pagination; target filter).",

@@ -23,7 +23,7 @@ use tokio::sync::Notify;
 use crate::{
     clock,
     db::Db,
-    kv::{CloudflareKv, KvPair},
+    kv::{CloudflareKv, KvPair, RecordMeta},
     store::{self, Client, KeyRow},
 };
 
@@ -140,7 +140,7 @@ impl Publisher {
 /// The KV pairs for a key's current state: its static record, and for a
 /// secret key its JWK record. None for keys that are never published (admin
 /// keys, rows we cannot read).
-fn kv_pairs(row: &KeyRow, client_disabled: bool, now_secs: i64) -> Vec<KvPair> {
+pub(crate) fn kv_pairs(row: &KeyRow, client_disabled: bool, now_secs: i64) -> Vec<KvPair> {
     if row.is_admin() {
         return Vec::new();
     }
@@ -170,6 +170,7 @@ fn kv_pairs(row: &KeyRow, client_disabled: bool, now_secs: i64) -> Vec<KvPair> {
         }
         .encode(),
         expiration,
+        metadata: RecordMeta { rev: row.rev },
     }];
     if let Some(jwk) = row
         .public_jwk
@@ -191,13 +192,14 @@ fn kv_pairs(row: &KeyRow, client_disabled: bool, now_secs: i64) -> Vec<KvPair> {
             }
             .encode(),
             expiration,
+            metadata: RecordMeta { rev: row.rev },
         });
     }
     pairs
 }
 
 /// The client-wide record: token revocation time, and whether it is disabled (deleted).
-fn client_pair(client: &Client) -> KvPair {
+pub(crate) fn client_pair(client: &Client) -> KvPair {
     KvPair {
         key: client_kv_name(&client.client_id),
         value: ClientRecord {
@@ -209,6 +211,7 @@ fn client_pair(client: &Client) -> KvPair {
         }
         .encode(),
         expiration: None,
+        metadata: RecordMeta { rev: client.rev },
     }
 }
 

@@ -157,6 +157,9 @@ pub async fn insert_client(
     .bind(now_ms / 1000)
     .fetch_one(&mut *tx)
     .await?;
+    // The client's own KV record (token revocation time, disabled flag)
+    // exists from the start, so a re-sync can hold KV to the database.
+    enqueue(&mut tx, client_id, now_ms).await?;
     audit(
         &mut tx,
         actor,
@@ -699,6 +702,26 @@ pub async fn keys_by_id(pool: &AnyPool, key_ids: &[&str]) -> sqlx::Result<Vec<Ke
         query = query.bind(*id);
     }
     query.fetch_all(pool).await
+}
+
+/// Every key that belongs in KV (all but admin keys), for a re-sync.
+pub async fn all_published_keys(pool: &AnyPool) -> sqlx::Result<Vec<KeyRow>> {
+    sqlx::query_as(&format!(
+        "select {KEY_COLUMNS} from api_key where client_id <> $1"
+    ))
+    .bind(ADMIN_CLIENT_ID)
+    .fetch_all(pool)
+    .await
+}
+
+/// Every client but the admin client (deleted ones too: their record says disabled).
+pub async fn all_clients(pool: &AnyPool) -> sqlx::Result<Vec<Client>> {
+    sqlx::query_as(&format!(
+        "select {CLIENT_COLUMNS} from client where client_id <> $1"
+    ))
+    .bind(ADMIN_CLIENT_ID)
+    .fetch_all(pool)
+    .await
 }
 
 /// Marks entries delivered: removes them and records the published revisions.

@@ -556,15 +556,22 @@ async fn key_changes_write_the_outbox() {
 
         let client = api.create_client(&json!({ "name": "outboxed" })).await;
         let client_id = str_field(&client, "id");
-        assert!(
-            outbox_key_ids(&backend.db).await.is_empty(),
-            "[{ctx}] a client alone changes nothing at the edge"
+        // A client's own record (revoked-before time, disabled flag) is
+        // queued from the start, so a re-sync can hold KV to the database.
+        assert_eq!(
+            outbox_key_ids(&backend.db).await,
+            vec![client_id.to_owned()],
+            "[{ctx}] a new client queues its own record only"
         );
 
         let created = api.create_key(client_id, &json!({})).await;
         let key_id = str_field(&created, "id");
         let outbox = outbox_key_ids(&backend.db).await;
-        assert_eq!(outbox, vec![key_id.to_owned()], "[{ctx}] after create");
+        assert_eq!(
+            outbox,
+            vec![client_id.to_owned(), key_id.to_owned()],
+            "[{ctx}] after create"
+        );
 
         api.post(&format!("/v1/keys/{key_id}/revoke"), &json!({}))
             .await;
@@ -1148,7 +1155,10 @@ async fn publish_status_counts_the_outbox() {
         .await;
 
         let entries = outbox_key_ids(&backend.db).await.len();
-        assert_eq!(entries, 4, "[{ctx}] three creations and one revocation");
+        assert_eq!(
+            entries, 5,
+            "[{ctx}] the client, three key creations and one revocation"
+        );
         let status = api.get("/v1/publish/status").await;
         assert_eq!(
             status.json["pending"].as_u64(),
@@ -1682,9 +1692,9 @@ async fn metrics_count_requests_minting_and_publish_lag() {
             text.contains("keygate_keys_minted_total 2\n"),
             "[{ctx}] {text}"
         );
-        // Nothing publishes in these tests: two pending entries, and a lag.
+        // Nothing publishes in these tests: the client and two keys pending, and a lag.
         assert!(
-            text.contains("keygate_publish_pending 2\n"),
+            text.contains("keygate_publish_pending 3\n"),
             "[{ctx}] {text}"
         );
         assert!(
