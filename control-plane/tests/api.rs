@@ -993,6 +993,8 @@ async fn every_route_refuses_bad_credentials() {
             (Method::GET, "/v1/publish/status", None, StatusCode::OK),
             (Method::GET, &jwks_path, None, StatusCode::OK),
             (Method::GET, "/v1/audit", None, StatusCode::OK),
+            // No KV namespace in these tests: the admin gets 503, everyone else nothing.
+            (Method::POST, "/v1/publish/sync", None, StatusCode::SERVICE_UNAVAILABLE),
             (Method::PATCH, &client_path, Some(&rename), StatusCode::OK),
             (Method::POST, "/v1/clients", Some(&new_client), StatusCode::CREATED),
             (Method::POST, &keys_path, Some(&new_key), StatusCode::CREATED),
