@@ -32,6 +32,7 @@ const BATCH: i64 = 5_000;
 /// Even without a wake-up, look for due retries this often.
 const POLL: Duration = Duration::from_millis(500);
 const MAX_BACKOFF_MS: i64 = 5 * 60 * 1000;
+const CLAIM_MS: i64 = 60_000;
 
 /// Drains the outbox of `db` into `kv`.
 #[derive(Debug, Clone)]
@@ -72,7 +73,9 @@ impl Publisher {
     /// entries were acknowledged.
     pub async fn publish_due(&self) -> anyhow::Result<usize> {
         let now_ms = clock::now_ms();
-        let due = store::due_outbox(&self.db.pool, now_ms, BATCH).await?;
+        // Claimed for longer than a KV request may take (30 s time-out), so a
+        // claim outlives its publish; a crashed publisher's claims lapse.
+        let due = store::claim_outbox(&self.db, now_ms, CLAIM_MS, BATCH).await?;
         if due.is_empty() {
             return Ok(0);
         }

@@ -688,6 +688,41 @@ pub async fn due_outbox(pool: &AnyPool, now_ms: i64, limit: i64) -> sqlx::Result
     .await
 }
 
+/// Claims up to `limit` due entries for `lease_ms` and returns them, oldest
+/// first. Entries of a key (or client) that another publisher has claimed
+/// are left alone, so one name is never published by two publishers at once.
+/// On PostgreSQL, concurrent claimers skip each other's rows (`skip locked`)
+/// and serialise on each name (a transaction advisory lock), so no entry is
+/// claimed twice while its claim holds.
+pub async fn claim_outbox(
+    db: &crate::db::Db,
+    now_ms: i64,
+    lease_ms: i64,
+    limit: i64,
+) -> sqlx::Result<Vec<OutboxEntry>> {
+    let postgres = db.backend == crate::db::Backend::Postgres;
+    let sql = format!(
+        "update outbox set claimed_until_ms = $1 where outbox_id in ( \
+           select outbox_id from outbox o where next_attempt_ms <= $2 \
+           and (claimed_until_ms is null or claimed_until_ms <= $2) \
+           and not exists (select 1 from outbox c where c.key_id = o.key_id and c.claimed_until_ms > $2) \
+           {} order by outbox_id limit $3 {}) \
+         returning outbox_id, key_id, attempts",
+        if postgres { "and pg_try_advisory_xact_lock(hashtext(o.key_id))" } else { "" },
+        if postgres { "for update skip locked" } else { "" },
+    );
+    let mut tx = db.pool.begin().await?;
+    let mut entries: Vec<OutboxEntry> = sqlx::query_as(&sql)
+        .bind(now_ms + lease_ms)
+        .bind(now_ms)
+        .bind(limit)
+        .fetch_all(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    entries.sort_by_key(|e| e.outbox_id);
+    Ok(entries)
+}
+
 /// The current rows of the given keys.
 pub async fn keys_by_id(pool: &AnyPool, key_ids: &[&str]) -> sqlx::Result<Vec<KeyRow>> {
     if key_ids.is_empty() {
@@ -766,7 +801,8 @@ pub async fn fail_outbox(
     let mut tx = pool.begin().await?;
     for (outbox_id, next_attempt_ms) in entries {
         sqlx::query(
-            "update outbox set attempts = attempts + 1, next_attempt_ms = $1, last_error = $2 where outbox_id = $3",
+            "update outbox set attempts = attempts + 1, next_attempt_ms = $1, last_error = $2, \
+             claimed_until_ms = null where outbox_id = $3",
         )
         .bind(*next_attempt_ms)
         .bind(error)

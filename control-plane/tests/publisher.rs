@@ -1,0 +1,177 @@
+//! Several publishers draining one outbox (control-plane replicas on
+//! PostgreSQL; one publisher on SQLite): every change reaches KV, and no key's
+//! record is ever overwritten by an older revision.
+
+mod support;
+
+use std::{
+    collections::BTreeMap,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use axum::{routing::put, Json, Router};
+use control_plane::{
+    clock,
+    db::Backend,
+    kv::CloudflareKv,
+    mint::{self, KeySpec},
+    publisher::Publisher,
+    store,
+};
+use shared::key::KeyType;
+use support::backends;
+
+type Writes = Arc<Mutex<Vec<(String, i64)>>>;
+
+/// A KV bulk-write endpoint that records (key, rev) in arrival order, slowly
+/// enough that two publishers overlap.
+async fn fake_kv(writes: Writes) -> String {
+    let app = Router::new().route(
+        "/client/v4/accounts/acc/storage/kv/namespaces/ns/bulk",
+        put(move |Json(pairs): Json<Vec<serde_json::Value>>| {
+            let writes = writes.clone();
+            async move {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                let mut log = writes.lock().unwrap();
+                for pair in &pairs {
+                    let rev = pair["metadata"]["rev"].as_i64().unwrap_or(-1);
+                    log.push((pair["key"].as_str().unwrap_or_default().to_owned(), rev));
+                }
+                Json(
+                    serde_json::json!({ "success": true, "errors": [], "messages": [],
+                    "result": { "successful_key_count": pairs.len(), "unsuccessful_keys": [] } }),
+                )
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/client/v4", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn replicas_drain_one_outbox_in_order() {
+    for backend in backends().await {
+        let ctx = backend.label;
+        let db = &backend.db;
+        let writes: Writes = Arc::default();
+        let base = fake_kv(writes.clone()).await;
+        let kv = CloudflareKv::new(&base, "acc", "ns", "token");
+
+        let now_ms = clock::now_ms();
+        store::insert_client(
+            &db.pool,
+            "cl_pub",
+            "publisher test",
+            None,
+            "{}",
+            "test",
+            now_ms,
+        )
+        .await
+        .unwrap();
+        let mut key_ids = Vec::new();
+        for i in 0..60 {
+            let (_, row) = mint::key_for(KeySpec {
+                client_id: "cl_pub".to_owned(),
+                env: "live".to_owned(),
+                key_type: KeyType::Secret,
+                name: Some(format!("k{i}")),
+                scopes: vec![],
+                expires_at: None,
+                secret_bytes: 32,
+            })
+            .unwrap();
+            key_ids.push(
+                store::insert_key(&db.pool, &row, "test", now_ms)
+                    .await
+                    .unwrap()
+                    .key_id,
+            );
+        }
+        // Every key changes twice more while the publishers run.
+        let replicas = if db.backend == Backend::Postgres {
+            2
+        } else {
+            1
+        };
+        let publishers: Vec<Publisher> = (0..replicas)
+            .map(|_| Publisher::new(db.clone(), kv.clone(), Arc::default()))
+            .collect();
+        let mut workers = Vec::new();
+        for publisher in publishers {
+            workers.push(tokio::spawn(async move {
+                let deadline = Instant::now() + Duration::from_secs(30);
+                let mut idle_rounds = 0;
+                while Instant::now() < deadline && idle_rounds < 20 {
+                    match publisher.publish_due().await {
+                        Ok(0) => idle_rounds += 1,
+                        Ok(_) => idle_rounds = 0,
+                        Err(e) => panic!("publisher failed: {e}"),
+                    }
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            }));
+        }
+        for key_id in &key_ids {
+            store::revoke_key(&db.pool, key_id, "test", clock::now_ms())
+                .await
+                .unwrap();
+        }
+        store::revoke_client_tokens(&db.pool, "cl_pub", "test", clock::now_ms())
+            .await
+            .unwrap();
+        for worker in workers {
+            worker.await.unwrap();
+        }
+
+        assert!(
+            store::due_outbox(&db.pool, i64::MAX, 10)
+                .await
+                .unwrap()
+                .is_empty(),
+            "[{ctx}] outbox drained"
+        );
+        let log = writes.lock().unwrap().clone();
+        let mut last: BTreeMap<String, i64> = BTreeMap::new();
+        for (name, rev) in &log {
+            let previous = last.insert(name.clone(), *rev).unwrap_or(0);
+            assert!(
+                *rev >= previous,
+                "[{ctx}] {name}: rev {rev} written after rev {previous}"
+            );
+        }
+        // Each key: static and JWK records at rev 2 (revoked); the client at its newest rev.
+        let newest: Vec<i64> = last
+            .iter()
+            .filter(|(n, _)| n.starts_with("sk:"))
+            .map(|(_, r)| *r)
+            .collect();
+        assert_eq!(newest.len(), key_ids.len(), "[{ctx}] every key reached KV");
+        assert!(
+            newest.iter().all(|r| *r == 2),
+            "[{ctx}] every key's newest state is its revocation"
+        );
+        assert_eq!(
+            last.get("client:cl_pub"),
+            Some(&2),
+            "[{ctx}] the client's revoke-tokens reached KV"
+        );
+        for row in store::keys_by_id(
+            &db.pool,
+            &key_ids.iter().map(String::as_str).collect::<Vec<_>>(),
+        )
+        .await
+        .unwrap()
+        {
+            assert_eq!(
+                row.published_rev, row.rev,
+                "[{ctx}] {} published_rev",
+                row.key_id
+            );
+        }
+        backend.finish().await;
+    }
+}
