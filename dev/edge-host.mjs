@@ -83,6 +83,11 @@ const { values: args } = parseArgs({
     // Test-only: every KV read of the worker fails (the KV REST API still
     // works), to prove the edge fails closed with 503.
     "kv-fault": { type: "boolean", default: false },
+    // Test-only fault injection on the KV REST API: this fraction of requests
+    // (0..1) is answered 500 or 429 (with Retry-After: 1) without effect, and
+    // every request is delayed by up to this many milliseconds.
+    "api-fault-rate": { type: "string", default: "0" },
+    "api-latency-ms": { type: "string", default: "0" },
     var: { type: "string", multiple: true, default: [] },
     "api-token": { type: "string", default: "local-dev-token" },
     "account-id": { type: "string", default: "local-account" },
@@ -482,6 +487,17 @@ function kvApiServer(kv) {
     const started = Date.now();
     const url = new URL(req.url ?? "/", `http://${HOST}`);
     try {
+      const latency = Number(args["api-latency-ms"]);
+      if (latency > 0) await new Promise((done) => setTimeout(done, Math.random() * latency));
+      if (Math.random() < Number(args["api-fault-rate"])) {
+        req.resume();
+        const throttled = Math.random() < 0.5;
+        const headers = { "content-type": "application/json", ...(throttled ? { "retry-after": "1" } : {}) };
+        res.writeHead(throttled ? 429 : 500, headers);
+        res.end(JSON.stringify({ success: false, errors: [{ code: throttled ? 10429 : 10500, message: "injected fault" }], messages: [], result: null }));
+        console.error(`kv-api: ${req.method} ${url.pathname} -> injected ${res.statusCode}`);
+        return;
+      }
       await route(kv, req, res, url);
     } catch (err) {
       const status = err instanceof ApiError ? err.status : 500;

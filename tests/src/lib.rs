@@ -145,6 +145,8 @@ pub struct Options {
     pub kv_fault: bool,
     /// Secret for `X-Keygate-Signature` (also given to the demo origin, which checks it).
     pub signing_secret: Option<String>,
+    /// Extra flags for `dev/edge-host.mjs` (e.g. fault injection).
+    pub edge_args: Vec<String>,
 }
 
 /// The origins and the edge (workerd + the local KV REST API).
@@ -221,6 +223,7 @@ impl Edge {
         if options.kv_fault {
             edge_cmd.arg("--kv-fault");
         }
+        edge_cmd.args(&options.edge_args);
         let mut edge = Proc::spawn("edge", edge_cmd, &dir);
         let ready = edge.wait_ready(Duration::from_secs(60));
         Self {
