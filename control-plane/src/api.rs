@@ -380,6 +380,20 @@ async fn delete_client(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Polls until KV has acknowledged `row`'s current revision or `wait_secs` pass.
+async fn wait_until_published(state: &AppState, row: KeyRow, wait_secs: u32) -> ApiResult<KeyRow> {
+    let deadline =
+        tokio::time::Instant::now() + std::time::Duration::from_secs(u64::from(wait_secs));
+    let mut row = row;
+    while row.published_rev < row.rev && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        row = store::get_key(&state.db.pool, &row.key_id)
+            .await?
+            .unwrap_or(row);
+    }
+    Ok(row)
+}
+
 /// Refuses every JWT the client's keys signed until now, without revoking
 /// the keys themselves (e.g. after a token leaked).
 async fn revoke_client_tokens(
@@ -462,12 +476,30 @@ struct CreatedKey {
     view: KeyView,
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateKeyQuery {
+    /// Seconds to wait (at most 30) for KV to acknowledge the new key, so the
+    /// caller gets a key that works at its first request; `published` says
+    /// whether it did.
+    #[serde(default)]
+    wait: u32,
+}
+
+const MAX_WAIT_SECS: u32 = 30;
+
 async fn create_key(
     State(state): State<AppState>,
     admin: AdminKey,
     AppPath(client_id): AppPath<String>,
+    AppQuery(query): AppQuery<CreateKeyQuery>,
     AppJson(body): AppJson<NewKeyBody>,
 ) -> ApiResult<(StatusCode, Json<CreatedKey>)> {
+    if query.wait > MAX_WAIT_SECS {
+        return Err(ApiError::Invalid(format!(
+            "wait must be at most {MAX_WAIT_SECS} seconds"
+        )));
+    }
     if client_id == store::ADMIN_CLIENT_ID {
         return Err(ApiError::Conflict(
             "admin keys are created with `keygate admin-key create`",
@@ -534,6 +566,7 @@ async fn create_key(
     };
     state.metrics.keys_minted(1);
     state.publish_wake.notify_one();
+    let row = wait_until_published(&state, row, query.wait).await?;
     tracing::info!(key_id = %row.key_id, client_id = %row.client_id, by = %admin.key_id, "key created");
     Ok((
         StatusCode::CREATED,

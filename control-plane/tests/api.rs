@@ -1954,3 +1954,32 @@ async fn key_sizes_follow_the_policy() {
         backend.finish().await;
     }
 }
+
+#[tokio::test]
+async fn create_key_wait_is_bounded_and_reports_publication() {
+    let backend = backends().await.into_iter().next().expect("sqlite");
+    let api = Api::new(&backend).await;
+    let client = api.create_client(&json!({ "name": "waiter" })).await;
+    let client_id = str_field(&client, "id").to_owned();
+    let too_long = api
+        .post(&format!("/v1/clients/{client_id}/keys?wait=31"), &json!({}))
+        .await;
+    assert_error(
+        &too_long,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_request",
+        "wait over 30 s",
+    );
+    // No publisher runs here: after the wait the key is created but not yet live.
+    let started = std::time::Instant::now();
+    let created = api
+        .post(&format!("/v1/clients/{client_id}/keys?wait=1"), &json!({}))
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    assert_eq!(created.json["published"], false);
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(900),
+        "it waited"
+    );
+    backend.finish().await;
+}

@@ -85,6 +85,34 @@ async fn key_created_with_the_cli_opens_the_edge_until_revoked() {
         "the credential must not reach the origin"
     );
 
+    // `wait`: the create call returns once KV acknowledged the key, so its
+    // very first request at the edge succeeds (no retry loop here).
+    let waited: Value = reqwest::Client::new()
+        .post(format!(
+            "{}/v1/clients/{client_id}/keys?wait=10",
+            stack.control_plane
+        ))
+        .bearer_auth(&stack.admin_key)
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(waited["published"], true, "{waited}");
+    let (status, _, _) = get(
+        &http,
+        &format!("{edge}/first"),
+        Some(&format!("Bearer {}", waited["key"].as_str().unwrap())),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "a waited-for key works at its first request"
+    );
+
     // A key holder mints a JWT without knowing its client id: the CLI asks
     // the control plane (authenticating with the key itself).
     let token = stack.cli(&["token", "mint", "--key", &live_key, "--aud", edge]);
