@@ -322,21 +322,13 @@ impl Stack {
             .to_owned();
 
         let port = free_port();
-        let mut cp_cmd = Command::new(keygate_bin());
-        cp_cmd
-            .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
-            .env("DATABASE_URL", &database_url)
-            .env("CF_API_BASE_URL", &edge_stack.kv_api)
-            .env("CF_ACCOUNT_ID", "local-account")
-            .env("CF_KV_NAMESPACE_ID", "local-namespace")
-            .env("CF_API_TOKEN", "local-dev-token")
-            .env("RUST_LOG", "control_plane=debug");
-        let cp = Proc::spawn("control-plane", cp_cmd, &dir);
         let control_plane = format!("http://127.0.0.1:{port}");
-        wait_listening(
-            &format!("{control_plane}/healthz"),
-            Duration::from_secs(30),
-            &cp,
+        let cp = spawn_control_plane(
+            port,
+            &database_url,
+            &edge_stack.kv_api,
+            &dir,
+            "control-plane",
         );
 
         Self {
@@ -347,6 +339,32 @@ impl Stack {
             cp,
             edge_stack,
         }
+    }
+
+    /// Kills the control plane with SIGKILL (no shutdown of any kind) and
+    /// starts it again on the same port and database.
+    pub fn crash_and_restart(&mut self, generation: usize) {
+        let group = format!("-{}", self.cp.child.id());
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &group])
+            .stderr(Stdio::null())
+            .status();
+        let _ = self.cp.child.wait();
+        let port: u16 = self
+            .control_plane
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("port");
+        let database_url = format!("sqlite://{}", self.dir.join("keygate.db").display());
+        let name = format!("control-plane-{generation}");
+        self.cp = spawn_control_plane(
+            port,
+            &database_url,
+            &self.edge_stack.kv_api,
+            &self.dir,
+            &name,
+        );
     }
 
     /// Runs the `keygate` CLI against this stack with `--json` and parses its output.
@@ -378,6 +396,31 @@ impl Stack {
     pub fn control_plane_log(&self) -> String {
         self.cp.log_text()
     }
+}
+
+fn spawn_control_plane(
+    port: u16,
+    database_url: &str,
+    kv_api: &str,
+    dir: &Path,
+    name: &str,
+) -> Proc {
+    let mut command = Command::new(keygate_bin());
+    command
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+        .env("DATABASE_URL", database_url)
+        .env("CF_API_BASE_URL", kv_api)
+        .env("CF_ACCOUNT_ID", "local-account")
+        .env("CF_KV_NAMESPACE_ID", "local-namespace")
+        .env("CF_API_TOKEN", "local-dev-token")
+        .env("RUST_LOG", "control_plane=debug");
+    let proc = Proc::spawn(name, command, dir);
+    wait_listening(
+        &format!("http://127.0.0.1:{port}/healthz"),
+        Duration::from_secs(30),
+        &proc,
+    );
+    proc
 }
 
 fn wait_listening(url: &str, timeout: Duration, proc: &Proc) {
