@@ -778,14 +778,24 @@ pub async fn complete_outbox(
         }
         query.execute(&mut *tx).await?;
     }
+    // One statement per revision value and 500 keys, not one per key: a
+    // batch is mostly keys at the same revision.
+    let mut by_rev: std::collections::BTreeMap<i64, Vec<&str>> = std::collections::BTreeMap::new();
     for (key_id, rev) in published {
-        sqlx::query(
-            "update api_key set published_rev = $1 where key_id = $2 and published_rev < $1",
-        )
-        .bind(*rev)
-        .bind(key_id)
-        .execute(&mut *tx)
-        .await?;
+        by_rev.entry(*rev).or_default().push(key_id);
+    }
+    for (rev, key_ids) in by_rev {
+        for chunk in key_ids.chunks(500) {
+            let sql = format!(
+                "update api_key set published_rev = $1 where published_rev < $1 and key_id in ({})",
+                placeholders(2, chunk.len())
+            );
+            let mut query = sqlx::query(&sql).bind(rev);
+            for key_id in chunk {
+                query = query.bind(*key_id);
+            }
+            query.execute(&mut *tx).await?;
+        }
     }
     record_publish_result(&mut tx, now_ms, None).await?;
     tx.commit().await
