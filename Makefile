@@ -4,7 +4,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: help setup build build-edge dev test lint fmt test-rust test-wasm test-node test-fuzz fuzz bench bench-edge clean
+.PHONY: help setup build build-edge dev test lint fmt test-rust test-wasm test-node test-fuzz fuzz soak bench bench-edge clean
 
 help:
 	@echo "make dev    build and run the whole local stack (control plane, edge in workerd, demo origins)"
@@ -51,6 +51,11 @@ test-fuzz: setup
 
 test: lint test-wasm test-node test-fuzz test-rust
 	@echo "make test: all suites passed"
+
+# The publisher's convergence tests (kill -9, injected faults) at 10x load
+# (KEYGATE_SOAK to change it).
+soak: build
+	KEYGATE_SOAK=$${KEYGATE_SOAK:-10} cargo test -p keygate-tests --test publish_crash --test publish_faults -- --nocapture
 
 # Bounded fuzzing: FUZZ_SECONDS per target (default 60).
 fuzz: setup

@@ -120,6 +120,16 @@ impl Drop for Proc {
     }
 }
 
+/// The load multiplier for the convergence tests: 1 in `make test`, more in
+/// `make soak` (`KEYGATE_SOAK=10`).
+pub fn soak_scale() -> usize {
+    std::env::var("KEYGATE_SOAK")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|n| *n >= 1)
+        .unwrap_or(1)
+}
+
 /// A free TCP port on 127.0.0.1 (for processes that cannot report their own).
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use keygate_tests::Stack;
+use keygate_tests::{soak_scale, Stack};
 use serde_json::{json, Value};
 
 /// Sends until the control plane answers (it may be down mid-restart).
@@ -35,18 +35,19 @@ async fn kv_converges_through_kill_9() {
     .unwrap();
     let client_id = client["id"].as_str().unwrap().to_owned();
 
+    let (creations, revocations) = (2000 * soak_scale(), 500 * soak_scale());
     let load = tokio::spawn({
         let (base, admin, http) = (base.clone(), admin.clone(), http.clone());
         async move {
             let mut created = Vec::new();
-            for i in 0..2000 {
+            for i in 0..creations {
                 let env = if i % 2 == 0 { "live" } else { "test" };
                 let url = format!("{base}/v1/clients/{client_id}/keys");
                 if let Some(key) = send(&http, &url, &admin, json!({ "env": env })).await {
                     created.push(key["id"].as_str().unwrap().to_owned());
                 }
             }
-            for key_id in created.iter().take(500) {
+            for key_id in created.iter().take(revocations) {
                 send(
                     &http,
                     &format!("{base}/v1/keys/{key_id}/revoke"),
@@ -71,10 +72,13 @@ async fn kv_converges_through_kill_9() {
         stack.crash_and_restart(crashes);
     }
     let created = load.await.unwrap();
-    assert!(created >= 1900, "only {created} creations confirmed");
+    assert!(
+        created >= creations * 95 / 100,
+        "only {created} of {creations} creations confirmed"
+    );
     assert!(crashes >= 2, "the load finished before {crashes} crashes");
 
-    let deadline = Instant::now() + Duration::from_secs(90);
+    let deadline = Instant::now() + Duration::from_secs(90 * soak_scale() as u64);
     loop {
         let status: Value = http
             .get(format!("{base}/v1/publish/status"))

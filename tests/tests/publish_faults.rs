@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use keygate_tests::{Options, Stack};
+use keygate_tests::{soak_scale, Options, Stack};
 use serde_json::{json, Value};
 
 #[tokio::test(flavor = "multi_thread")]
@@ -36,7 +36,7 @@ async fn kv_converges_through_injected_faults() {
         .unwrap();
     let client_id = client["id"].as_str().unwrap().to_owned();
     let mut key_ids = Vec::new();
-    for i in 0..200 {
+    for i in 0..200 * soak_scale() {
         let env = if i % 2 == 0 { "live" } else { "test" };
         let created: Value = post(
             api(&format!("/v1/clients/{client_id}/keys")),
@@ -49,7 +49,7 @@ async fn kv_converges_through_injected_faults() {
         .unwrap();
         key_ids.push(created["id"].as_str().unwrap().to_owned());
     }
-    for key_id in key_ids.iter().take(50) {
+    for key_id in key_ids.iter().take(50 * soak_scale()) {
         let response = post(api(&format!("/v1/keys/{key_id}/revoke")), json!({}))
             .await
             .unwrap();
@@ -57,7 +57,7 @@ async fn kv_converges_through_injected_faults() {
     }
 
     // Wait (bounded) for the outbox to drain through the faults.
-    let deadline = Instant::now() + Duration::from_secs(90);
+    let deadline = Instant::now() + Duration::from_secs(90 * soak_scale() as u64);
     let status = loop {
         let status: Value = http
             .get(api("/v1/publish/status"))
