@@ -87,6 +87,8 @@ const { values: args } = parseArgs({
     // (0..1) is answered 500 or 429 (with Retry-After: 1) without effect, and
     // every request is delayed by up to this many milliseconds.
     "api-fault-rate": { type: "string", default: "0" },
+    // ...and the first N requests always fail, so a test sees faults for sure.
+    "api-fault-first": { type: "string", default: "0" },
     "api-latency-ms": { type: "string", default: "0" },
     var: { type: "string", multiple: true, default: [] },
     "api-token": { type: "string", default: "local-dev-token" },
@@ -482,6 +484,8 @@ async function route(kv, req, res, url) {
   throw new ApiError(404, 7000, "No route for that URI");
 }
 
+let apiRequests = 0;
+
 function kvApiServer(kv) {
   return createServer(async (req, res) => {
     const started = Date.now();
@@ -489,7 +493,8 @@ function kvApiServer(kv) {
     try {
       const latency = Number(args["api-latency-ms"]);
       if (latency > 0) await new Promise((done) => setTimeout(done, Math.random() * latency));
-      if (Math.random() < Number(args["api-fault-rate"])) {
+      apiRequests += 1;
+      if (apiRequests <= Number(args["api-fault-first"]) || Math.random() < Number(args["api-fault-rate"])) {
         req.resume();
         const throttled = Math.random() < 0.5;
         const headers = { "content-type": "application/json", ...(throttled ? { "retry-after": "1" } : {}) };

@@ -14,6 +14,8 @@ async fn kv_converges_through_injected_faults() {
         edge_args: vec![
             "--api-fault-rate".into(),
             "0.3".into(),
+            "--api-fault-first".into(),
+            "1".into(),
             "--api-latency-ms".into(),
             "50".into(),
         ],
@@ -56,8 +58,10 @@ async fn kv_converges_through_injected_faults() {
         assert!(response.status().is_success());
     }
 
-    // Wait (bounded) for the outbox to drain through the faults.
-    let deadline = Instant::now() + Duration::from_secs(90 * soak_scale() as u64);
+    // Wait (bounded) for the outbox to drain through the faults. A batch that
+    // keeps failing backs off exponentially (0.5 s, 1 s, 2 s, ...): 180 s
+    // covers eight failures in a row, a chance of about 1 in 15,000 at 30%.
+    let deadline = Instant::now() + Duration::from_secs(180 * soak_scale() as u64);
     let status = loop {
         let status: Value = http
             .get(api("/v1/publish/status"))
