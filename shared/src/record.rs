@@ -2,14 +2,27 @@
 //! types and, in one place, the KV key names.
 //!
 //! Records are JSON with a format version `v`. A reader accepts every version
-//! up to [`RECORD_VERSION`] (older ones keep decoding: new fields are optional
-//! with defaults) and refuses newer ones, so an edge that has not been
-//! redeployed fails closed instead of misreading a record.
+//! up to [`RECORD_VERSION`] and refuses newer ones, so an edge that has not
+//! been redeployed fails closed instead of misreading a record.
+//!
+//! Fail closed on every member that governs access: `scopes`, `key_type`,
+//! `env`, `expires_at`, `revoked_at`, `client_disabled`, and a client's
+//! `disabled` and `revoked_before` must be present and well-typed (`null`
+//! where it means "none"). A reader that took a missing member for its
+//! default would read a truncated, hand-written or older record as
+//! "unrestricted", "never expires", "not revoked" or "enabled". The publisher
+//! writes every member, so only such records are refused. `rev` alone may be
+//! missing (read as 0): it orders writes and grants nothing.
 
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::{json::StrictObject, jwk::PublicJwk, key::KeyHash, key::KeyType, Error};
+use crate::{
+    json::StrictObject,
+    jwk::PublicJwk,
+    key::{is_valid_environment, KeyHash, KeyType},
+    Error,
+};
 
 /// The newest record format this code writes and understands.
 pub const RECORD_VERSION: u32 = 1;
@@ -56,30 +69,47 @@ impl Members {
         string_of(self.0.get(name))
     }
 
-    fn optional_time(&self, name: &str) -> Result<Option<i64>, Error> {
+    /// A time that must be present; `null` means none.
+    fn nullable_time(&self, name: &str) -> Result<Option<i64>, Error> {
         match self.0.get(name) {
-            None | Some(Value::Null) => Ok(None),
+            None => Err(Error::RecordMalformed),
+            Some(Value::Null) => Ok(None),
             Some(v) => v.as_i64().map(Some).ok_or(Error::RecordMalformed),
         }
     }
 
     fn integer_or_zero(&self, name: &str) -> Result<i64, Error> {
-        Ok(self.optional_time(name)?.unwrap_or(0))
-    }
-
-    fn strings(&self, name: &str) -> Result<Vec<String>, Error> {
         match self.0.get(name) {
-            None | Some(Value::Null) => Ok(Vec::new()),
-            Some(Value::Array(items)) => items.iter().map(|v| string_of(Some(v))).collect(),
-            Some(_) => Err(Error::RecordMalformed),
+            None | Some(Value::Null) => Ok(0),
+            Some(v) => v.as_i64().ok_or(Error::RecordMalformed),
         }
     }
 
+    /// A list of strings that must be present: an empty list means
+    /// unrestricted, so a missing or `null` one must not read as empty.
+    fn strings(&self, name: &str) -> Result<Vec<String>, Error> {
+        match self.0.get(name) {
+            Some(Value::Array(items)) => items.iter().map(|v| string_of(Some(v))).collect(),
+            _ => Err(Error::RecordMalformed),
+        }
+    }
+
+    /// A flag that must be present: a missing `disabled` is not "enabled".
     fn flag(&self, name: &str) -> Result<bool, Error> {
         match self.0.get(name) {
-            None | Some(Value::Null) => Ok(false),
             Some(Value::Bool(b)) => Ok(*b),
-            Some(_) => Err(Error::RecordMalformed),
+            _ => Err(Error::RecordMalformed),
+        }
+    }
+
+    /// An environment name as keys carry it; anything else cannot be a
+    /// record the control plane wrote.
+    fn environment(&self) -> Result<String, Error> {
+        let env = self.string("env")?;
+        if is_valid_environment(&env) {
+            Ok(env)
+        } else {
+            Err(Error::RecordMalformed)
         }
     }
 
@@ -157,11 +187,11 @@ impl JwkRecord {
         Ok(Self {
             v: m.version(),
             client_id: m.string("client_id")?,
-            env: m.string("env")?,
+            env: m.environment()?,
             jwk: jwk_of(m.0.get("jwk"))?,
             scopes: m.strings("scopes")?,
-            expires_at: m.optional_time("expires_at")?,
-            revoked_at: m.optional_time("revoked_at")?,
+            expires_at: m.nullable_time("expires_at")?,
+            revoked_at: m.nullable_time("revoked_at")?,
             client_disabled: m.flag("client_disabled")?,
             rev: m.integer_or_zero("rev")?,
         })
@@ -196,7 +226,7 @@ impl ClientRecord {
         Ok(Self {
             v: m.version(),
             client_id: m.string("client_id")?,
-            revoked_before: m.optional_time("revoked_before")?,
+            revoked_before: m.nullable_time("revoked_before")?,
             disabled: m.flag("disabled")?,
             rev: m.integer_or_zero("rev")?,
         })
@@ -242,11 +272,11 @@ impl StaticKeyRecord {
             v: m.version(),
             client_id: m.string("client_id")?,
             key_id: m.string("key_id")?,
-            env: m.string("env")?,
+            env: m.environment()?,
             key_type: m.key_type()?,
             scopes: m.strings("scopes")?,
-            expires_at: m.optional_time("expires_at")?,
-            revoked_at: m.optional_time("revoked_at")?,
+            expires_at: m.nullable_time("expires_at")?,
+            revoked_at: m.nullable_time("revoked_at")?,
             client_disabled: m.flag("client_disabled")?,
             rev: m.integer_or_zero("rev")?,
         })
@@ -282,12 +312,108 @@ mod tests {
         assert_eq!(StaticKeyRecord::decode(&record().encode()), Ok(record()));
     }
 
+    /// Every member that governs access, removed or mistyped one at a time:
+    /// the record is refused instead of read as its permissive default.
     #[test]
-    fn version_one_without_optional_fields_decodes() {
-        let json = r#"{"v":1,"client_id":"c","key_id":"k","env":"test","key_type":"publishable"}"#;
-        let decoded = StaticKeyRecord::decode(json).unwrap();
+    fn missing_or_mistyped_access_members_are_refused() {
+        let jwk = jwk_record().encode();
+        let client = client_record().encode();
+        let cases: [(&str, &[&str], &dyn Fn(&str) -> Result<(), Error>); 3] = [
+            (
+                &record().encode(),
+                &[
+                    "scopes",
+                    "key_type",
+                    "env",
+                    "expires_at",
+                    "revoked_at",
+                    "client_disabled",
+                    "client_id",
+                    "key_id",
+                ],
+                &|json| StaticKeyRecord::decode(json).map(drop),
+            ),
+            (
+                &jwk,
+                &[
+                    "scopes",
+                    "env",
+                    "jwk",
+                    "expires_at",
+                    "revoked_at",
+                    "client_disabled",
+                    "client_id",
+                ],
+                &|json| JwkRecord::decode(json).map(drop),
+            ),
+            (
+                &client,
+                &["disabled", "revoked_before", "client_id"],
+                &|json| ClientRecord::decode(json).map(drop),
+            ),
+        ];
+        for (json, members, decode) in cases {
+            assert_eq!(decode(json), Ok(()), "{json}");
+            let object: serde_json::Map<String, Value> = serde_json::from_str(json).unwrap();
+            for member in members {
+                let mut without = object.clone();
+                without.remove(*member);
+                let text = Value::Object(without).to_string();
+                assert_eq!(decode(&text), Err(Error::RecordMalformed), "{text}");
+                for wrong in [
+                    Value::Null,
+                    Value::from(1.5),
+                    Value::from(vec![1]),
+                    Value::Object(serde_json::Map::new()),
+                ] {
+                    // `null` is a valid "none" for the nullable times only.
+                    if wrong.is_null()
+                        && matches!(*member, "expires_at" | "revoked_at" | "revoked_before")
+                    {
+                        continue;
+                    }
+                    let mut mistyped = object.clone();
+                    mistyped.insert((*member).to_owned(), wrong);
+                    let text = Value::Object(mistyped).to_string();
+                    assert_eq!(decode(&text), Err(Error::RecordMalformed), "{text}");
+                }
+            }
+        }
+        // The old forms that used to decode as unrestricted and enabled.
+        let old = r#"{"v":1,"client_id":"c","key_id":"k","env":"test","key_type":"publishable"}"#;
+        assert_eq!(StaticKeyRecord::decode(old), Err(Error::RecordMalformed));
+        assert_eq!(
+            ClientRecord::decode(r#"{"v":1,"client_id":"c"}"#),
+            Err(Error::RecordMalformed)
+        );
+        assert_eq!(
+            ClientRecord::decode(r#"{"v":1,"client_id":"c","revoked_before":5}"#),
+            Err(Error::RecordMalformed)
+        );
+        let root = record().encode().replace("\"secret\"", "\"root\"");
+        assert_eq!(StaticKeyRecord::decode(&root), Err(Error::RecordMalformed));
+        // An environment no key can carry is corruption, not a new environment.
+        for env in ["", "LIVE", "live test", "a2345678901234567"] {
+            let bad = record().encode().replace("\"live\"", &format!("{env:?}"));
+            assert_eq!(
+                StaticKeyRecord::decode(&bad),
+                Err(Error::RecordMalformed),
+                "{bad}"
+            );
+        }
+    }
+
+    /// What the publisher writes (every member; `null` for "none") decodes,
+    /// and a missing `rev` (which grants nothing) still reads as 0.
+    #[test]
+    fn publisher_forms_decode() {
+        let written = r#"{"v":1,"client_id":"c","key_id":"k","env":"test","key_type":"publishable","scopes":[],"expires_at":null,"revoked_at":null,"client_disabled":false,"rev":4}"#;
+        let decoded = StaticKeyRecord::decode(written).unwrap();
         assert_eq!(decoded.key_type, KeyType::Publishable);
         assert!(decoded.scopes.is_empty() && decoded.revoked_at.is_none());
+        assert_eq!(decoded.encode(), written);
+        let client = r#"{"v":1,"client_id":"c","revoked_before":null,"disabled":false}"#;
+        assert_eq!(ClientRecord::decode(client).map(|c| c.rev), Ok(0));
     }
 
     #[test]
@@ -301,9 +427,8 @@ mod tests {
         );
     }
 
-    #[test]
-    fn jwk_and_client_records_round_trip_and_old_forms_decode() {
-        let jwk = JwkRecord {
+    fn jwk_record() -> JwkRecord {
+        JwkRecord {
             v: RECORD_VERSION,
             client_id: "cl_1".to_owned(),
             env: "live".to_owned(),
@@ -313,17 +438,30 @@ mod tests {
             revoked_at: Some(4),
             client_disabled: true,
             rev: 2,
-        };
-        assert_eq!(JwkRecord::decode(&jwk.encode()), Ok(jwk));
-        let client = ClientRecord {
+        }
+    }
+
+    fn client_record() -> ClientRecord {
+        ClientRecord {
             v: RECORD_VERSION,
             client_id: "cl_1".to_owned(),
             revoked_before: Some(100),
             disabled: false,
             rev: 7,
-        };
-        assert_eq!(ClientRecord::decode(&client.encode()), Ok(client));
-        let minimal = ClientRecord::decode(r#"{"v":1,"client_id":"c"}"#).unwrap();
+        }
+    }
+
+    #[test]
+    fn jwk_and_client_records_round_trip() {
+        assert_eq!(JwkRecord::decode(&jwk_record().encode()), Ok(jwk_record()));
+        assert_eq!(
+            ClientRecord::decode(&client_record().encode()),
+            Ok(client_record())
+        );
+        let minimal = ClientRecord::decode(
+            r#"{"v":1,"client_id":"c","revoked_before":null,"disabled":false}"#,
+        )
+        .unwrap();
         assert_eq!(
             (minimal.revoked_before, minimal.disabled, minimal.rev),
             (None, false, 0)
