@@ -4,7 +4,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: help setup build build-edge dev test lint fmt test-rust test-wasm test-node test-fuzz fuzz soak bench bench-edge clean
+.PHONY: help setup build build-edge dev test lint fmt vectors test-rust test-wasm test-node test-fuzz fuzz soak bench bench-edge clean
 
 help:
 	@echo "make dev    build and run the whole local stack (control plane, edge in workerd, demo origins)"
@@ -51,6 +51,11 @@ test-fuzz: setup
 
 test: lint test-wasm test-node test-fuzz test-rust
 	@echo "make test: all suites passed"
+
+# Rewrites shared/tests/vectors/ from the code (review the diff: every
+# changed byte is a format change that every SDK sees).
+vectors:
+	KEYGATE_REGENERATE_VECTORS=1 cargo test -p shared --features mint --test vectors
 
 # The publisher's convergence tests (kill -9, injected faults) at 10x load
 # (KEYGATE_SOAK to change it).

@@ -25,6 +25,7 @@ pub mod b64;
 pub mod base62;
 pub mod credential;
 pub mod error;
+pub mod hex;
 mod json;
 pub mod jwk;
 pub mod jwt;

@@ -292,6 +292,9 @@ impl StaticKeyRecord {
 mod tests {
     use super::*;
 
+    /// A decoder, its record dropped: only the verdict matters here.
+    type Decode = dyn Fn(&str) -> Result<(), Error>;
+
     fn record() -> StaticKeyRecord {
         StaticKeyRecord {
             v: RECORD_VERSION,
@@ -318,7 +321,7 @@ mod tests {
     fn missing_or_mistyped_access_members_are_refused() {
         let jwk = jwk_record().encode();
         let client = client_record().encode();
-        let cases: [(&str, &[&str], &dyn Fn(&str) -> Result<(), Error>); 3] = [
+        let cases: [(&str, &[&str], &Decode); 3] = [
             (
                 &record().encode(),
                 &[
