@@ -17,7 +17,7 @@ use core::fmt;
 
 use sha2::{Digest, Sha256};
 
-use crate::{base62, Error};
+use crate::{base62, hex, Error};
 
 const PREFIX: &str = "kg_";
 const KEY_ID_BYTES: usize = 12;
@@ -270,13 +270,7 @@ impl KeyHash {
 
     /// Lowercase hex SHA-256 of any bytes.
     pub fn of_bytes(bytes: &[u8]) -> Self {
-        let digest = Sha256::digest(bytes);
-        let mut hex = String::with_capacity(64);
-        for byte in digest {
-            hex.push(char::from(b"0123456789abcdef"[usize::from(byte >> 4)]));
-            hex.push(char::from(b"0123456789abcdef"[usize::from(byte & 15)]));
-        }
-        Self(hex)
+        Self(hex::encode(&Sha256::digest(bytes)))
     }
 
     /// Accepts a stored hash (64 lowercase hex digits).

@@ -14,7 +14,10 @@
 //! Any language verifies it in a few lines (see the README's recipe); in
 //! Rust, call [`verify`].
 
-use crate::mac::{constant_time_eq, hmac_sha256};
+use crate::{
+    hex,
+    mac::{constant_time_eq, hmac_sha256},
+};
 
 /// The header carrying the signature.
 pub const SIGNATURE_HEADER: &str = "x-keygate-signature";
@@ -50,7 +53,7 @@ impl Identity<'_> {
 /// The header value the edge sends: `t=<timestamp>,v1=<hex>`.
 pub fn sign(secret: &[u8], identity: &Identity<'_>, timestamp: i64) -> String {
     let mac = hmac_sha256(secret, identity.canonical(timestamp).as_bytes());
-    format!("t={timestamp},v1={}", hex(&mac))
+    format!("t={timestamp},v1={}", hex::encode(&mac))
 }
 
 /// Why an origin refuses a signature.
@@ -85,7 +88,7 @@ pub fn verify(
     if (now - timestamp).abs() > max_age {
         return Err(SignatureError::Stale);
     }
-    let expected = hex(&hmac_sha256(
+    let expected = hex::encode(&hmac_sha256(
         secret,
         identity.canonical(timestamp).as_bytes(),
     ));
@@ -94,10 +97,6 @@ pub fn verify(
     } else {
         Err(SignatureError::Mismatch)
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

@@ -96,18 +96,10 @@ impl Drop for SigningKeyPair {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::key::KeyType;
+    use crate::{hex::encode as hex, key::KeyType};
 
     fn hex32(text: &str) -> [u8; 32] {
-        let mut out = [0u8; 32];
-        for (i, byte) in out.iter_mut().enumerate() {
-            *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).unwrap();
-        }
-        out
-    }
-
-    fn hex(bytes: &[u8]) -> String {
-        bytes.iter().map(|b| format!("{b:02x}")).collect()
+        crate::hex::decode(text).unwrap().try_into().unwrap()
     }
 
     /// RFC 8032 §7.1, TEST 1 and TEST 2.

