@@ -7,15 +7,60 @@
 //! nothing running. Logs go to files in the stack's temporary folder and are
 //! printed when a process fails to start.
 
+mod convergence;
+mod proc;
+
 use std::{
-    io::{BufRead, BufReader},
     net::TcpListener,
-    os::unix::process::CommandExt,
     path::{Path, PathBuf},
-    process::{Child, Command, Stdio},
-    sync::mpsc,
+    process::{Command, Stdio},
     time::{Duration, Instant},
 };
+
+pub use convergence::{Api, Load};
+pub use proc::Proc;
+
+/// How long the tests wait for something published to show at the edge
+/// (the isolate caches are 1 s here; publishing takes milliseconds).
+pub const PUBLISH_WAIT: Duration = Duration::from_secs(15);
+
+/// What a probe of [`eventually`] returns: `true` or `Some(value)` when done.
+pub trait Outcome {
+    /// What [`eventually`] returns once done.
+    type Value;
+    /// `Some` once the awaited state is reached.
+    fn done(self) -> Option<Self::Value>;
+}
+
+impl Outcome for bool {
+    type Value = ();
+    fn done(self) -> Option<()> {
+        self.then_some(())
+    }
+}
+
+impl<T> Outcome for Option<T> {
+    type Value = T;
+    fn done(self) -> Option<T> {
+        self
+    }
+}
+
+/// Polls `probe` every 50 ms until it is done, or fails the test after
+/// [`PUBLISH_WAIT`] naming `what` it waited for.
+pub async fn eventually<O: Outcome>(what: &str, mut probe: impl AsyncFnMut() -> O) -> O::Value {
+    let deadline = Instant::now() + PUBLISH_WAIT;
+    loop {
+        if let Some(value) = probe().await.done() {
+            return value;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {PUBLISH_WAIT:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
 
 /// The repository root.
 pub fn repo_root() -> PathBuf {
@@ -41,83 +86,6 @@ pub fn keygate_bin() -> PathBuf {
         path.display()
     );
     path
-}
-
-/// A child process stopped, with its whole group, on drop.
-#[derive(Debug)]
-pub struct Proc {
-    name: String,
-    child: Child,
-    log: PathBuf,
-}
-
-impl Proc {
-    /// Starts `command` in its own process group, stderr to `<dir>/<name>.log`.
-    pub fn spawn(name: &str, mut command: Command, dir: &Path) -> Self {
-        let log = dir.join(format!("{name}.log"));
-        let stderr = std::fs::File::create(&log).expect("create log file");
-        command
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(stderr)
-            .process_group(0);
-        let child = command
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
-        Self {
-            name: name.to_owned(),
-            child,
-            log,
-        }
-    }
-
-    /// Waits for the `READY …` line on stdout and returns it.
-    pub fn wait_ready(&mut self, timeout: Duration) -> String {
-        let stdout = self.child.stdout.take().expect("stdout is piped");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if line.starts_with("READY") {
-                    let _ = tx.send(line);
-                }
-            }
-        });
-        rx.recv_timeout(timeout).unwrap_or_else(|_| {
-            panic!(
-                "{} did not become ready in {timeout:?}; log:\n{}",
-                self.name,
-                self.log_text()
-            )
-        })
-    }
-
-    /// The process's stderr so far.
-    pub fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let group = format!("-{}", self.child.id());
-        let _ = Command::new("kill")
-            .args(["-TERM", "--", &group])
-            .stderr(Stdio::null())
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        // Whatever is left of the group (workerd under node, say) goes too.
-        let _ = Command::new("kill")
-            .args(["-KILL", "--", &group])
-            .stderr(Stdio::null())
-            .status();
-        let _ = self.child.wait();
-    }
 }
 
 /// The load multiplier for the convergence tests: 1 in `make test`, more in
@@ -354,12 +322,7 @@ impl Stack {
     /// Kills the control plane with SIGKILL (no shutdown of any kind) and
     /// starts it again on the same port and database.
     pub fn crash_and_restart(&mut self, generation: usize) {
-        let group = format!("-{}", self.cp.child.id());
-        let _ = Command::new("kill")
-            .args(["-KILL", "--", &group])
-            .stderr(Stdio::null())
-            .status();
-        let _ = self.cp.child.wait();
+        self.cp.kill();
         let port: u16 = self
             .control_plane
             .rsplit(':')

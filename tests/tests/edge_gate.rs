@@ -2,9 +2,9 @@
 //! scopes and publishable keys, public paths and CORS preflights, the
 //! origin signature, streaming, fail-closed KV, and no 5xx for any input.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use keygate_tests::{Edge, Options, Stack};
+use keygate_tests::{eventually, Edge, Options, Stack};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use shared::key::{AccessKey, KeyType};
@@ -46,14 +46,6 @@ fn code(reply: &Reply) -> (StatusCode, &str) {
         reply.status,
         reply.body["error"]["code"].as_str().unwrap_or("<none>"),
     )
-}
-
-async fn eventually(what: &str, mut probe: impl AsyncFnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while !probe().await {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 fn key_of(created: &Value) -> (String, String) {

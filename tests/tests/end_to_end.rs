@@ -3,31 +3,12 @@
 //! REST API into workerd's KV, the worker verifies `curl`-style requests and
 //! forwards them to the demo origin, and a revocation closes the door again.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use keygate_tests::Stack;
+use keygate_tests::{eventually, Stack};
 use reqwest::StatusCode;
 use serde_json::Value;
 use shared::key::KeyType;
-
-/// Polls `probe` until it returns `Some`, or fails after `timeout`.
-async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut probe: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(value) = probe().await {
-            return value;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {timeout:?} waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
 
 async fn get(
     http: &reqwest::Client,
@@ -62,15 +43,10 @@ async fn key_created_with_the_cli_opens_the_edge_until_revoked() {
     let bearer = format!("Bearer {live_key}");
 
     // Published: the edge lets the live key through to the live origin.
-    let echo = eventually(
-        "the live key to work at the edge",
-        Duration::from_secs(15),
-        || async {
-            let (status, _, body) =
-                get(&http, &format!("{edge}/anything?x=1"), Some(&bearer)).await;
-            (status == StatusCode::OK).then_some(body)
-        },
-    )
+    let echo = eventually("the live key to work at the edge", || async {
+        let (status, _, body) = get(&http, &format!("{edge}/anything?x=1"), Some(&bearer)).await;
+        (status == StatusCode::OK).then_some(body)
+    })
     .await;
     assert_eq!(echo["origin"], "live");
     assert_eq!(echo["path"], "/anything");
@@ -154,14 +130,10 @@ async fn key_created_with_the_cli_opens_the_edge_until_revoked() {
         "Basic {}",
         shared::b64::encode_standard(format!("{test_key}:").as_bytes())
     );
-    let echo = eventually(
-        "the test key to work at the edge",
-        Duration::from_secs(15),
-        || async {
-            let (status, _, body) = get(&http, &format!("{edge}/t"), Some(&basic)).await;
-            (status == StatusCode::OK).then_some(body)
-        },
-    )
+    let echo = eventually("the test key to work at the edge", || async {
+        let (status, _, body) = get(&http, &format!("{edge}/t"), Some(&basic)).await;
+        (status == StatusCode::OK).then_some(body)
+    })
     .await;
     assert_eq!(echo["origin"], "test");
     assert_eq!(echo["headers"]["x-keygate-env"], "test");
@@ -228,14 +200,10 @@ async fn key_created_with_the_cli_opens_the_edge_until_revoked() {
     let started = Instant::now();
     let revoked = stack.cli_json(&["key", "revoke", &live_id]);
     assert_eq!(revoked["status"], "revoked");
-    let body = eventually(
-        "the revoked key to be refused",
-        Duration::from_secs(15),
-        || async {
-            let (status, _, body) = get(&http, &format!("{edge}/anything"), Some(&bearer)).await;
-            (status == StatusCode::UNAUTHORIZED).then_some(body)
-        },
-    )
+    let body = eventually("the revoked key to be refused", || async {
+        let (status, _, body) = get(&http, &format!("{edge}/anything"), Some(&bearer)).await;
+        (status == StatusCode::UNAUTHORIZED).then_some(body)
+    })
     .await;
     assert_eq!(body["error"]["code"], "revoked");
     println!(
@@ -258,50 +226,34 @@ async fn key_created_with_the_cli_opens_the_edge_until_revoked() {
         .expect("a new secret key")
         .to_owned();
     let old_basic = basic.clone();
-    let body = eventually(
-        "the regenerated-away key to be refused",
-        Duration::from_secs(15),
-        || async {
-            let (status, _, body) = get(&http, &format!("{edge}/t"), Some(&old_basic)).await;
-            (status == StatusCode::UNAUTHORIZED).then_some(body)
-        },
-    )
+    let body = eventually("the regenerated-away key to be refused", || async {
+        let (status, _, body) = get(&http, &format!("{edge}/t"), Some(&old_basic)).await;
+        (status == StatusCode::UNAUTHORIZED).then_some(body)
+    })
     .await;
     assert_eq!(body["error"]["code"], "revoked");
     let new_bearer = format!("Bearer {new_test_key}");
-    let echo = eventually(
-        "the new test key to work",
-        Duration::from_secs(15),
-        || async {
-            let (status, _, body) = get(&http, &format!("{edge}/t"), Some(&new_bearer)).await;
-            (status == StatusCode::OK).then_some(body)
-        },
-    )
+    let echo = eventually("the new test key to work", || async {
+        let (status, _, body) = get(&http, &format!("{edge}/t"), Some(&new_bearer)).await;
+        (status == StatusCode::OK).then_some(body)
+    })
     .await;
     assert_eq!(echo["origin"], "test");
 
     // Disabling the client refuses its keys at the edge (403); enabling it
     // lets them through again.
     stack.cli_json(&["client", "disable", client_id]);
-    let body = eventually(
-        "the disabled client's key to be refused",
-        Duration::from_secs(15),
-        || async {
-            let (status, _, body) = get(&http, &format!("{edge}/t"), Some(&new_bearer)).await;
-            (status == StatusCode::FORBIDDEN).then_some(body)
-        },
-    )
+    let body = eventually("the disabled client's key to be refused", || async {
+        let (status, _, body) = get(&http, &format!("{edge}/t"), Some(&new_bearer)).await;
+        (status == StatusCode::FORBIDDEN).then_some(body)
+    })
     .await;
     assert_eq!(body["error"]["code"], "client_disabled");
     stack.cli_json(&["client", "enable", client_id]);
-    eventually(
-        "the enabled client's key to work again",
-        Duration::from_secs(15),
-        || async {
-            let (status, _, _) = get(&http, &format!("{edge}/t"), Some(&new_bearer)).await;
-            (status == StatusCode::OK).then_some(())
-        },
-    )
+    eventually("the enabled client's key to work again", || async {
+        let (status, _, _) = get(&http, &format!("{edge}/t"), Some(&new_bearer)).await;
+        (status == StatusCode::OK).then_some(())
+    })
     .await;
 
     // Nothing secret was logged by the control plane.

@@ -2,9 +2,7 @@
 //! control plane's back (a lost record, a stale one, a stray one), then
 //! `keygate publish sync --dry-run` reports exactly that and `sync` repairs it.
 
-use std::time::{Duration, Instant};
-
-use keygate_tests::Stack;
+use keygate_tests::{eventually, Stack};
 use shared::key::{AccessKey, KeyHash};
 use shared::record::static_key_kv_name;
 
@@ -17,14 +15,6 @@ async fn edge_status(edge: &str, key: &str) -> u16 {
         .expect("edge reachable")
         .status()
         .as_u16()
-}
-
-async fn eventually(what: &str, mut probe: impl AsyncFnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while !probe().await {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
