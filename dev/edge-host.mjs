@@ -542,6 +542,8 @@ async function shutdown(exitCode = 0) {
 }
 process.on("SIGINT", () => shutdown(0));
 process.on("SIGTERM", () => shutdown(0));
+// A closed terminal: Node's default would exit without stopping workerd.
+process.on("SIGHUP", () => shutdown(0));
 
 try {
   const edgeUrl = await mf.ready;
