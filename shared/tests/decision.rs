@@ -1,0 +1,355 @@
+//! The one decision (`shared::decision`), natively: the static-key and token
+//! paths, their refusals in order, the refusal table, authorization, and
+//! client-wide token revocation at second granularity. Moved here from the
+//! edge's `gate.rs` with their assertions; the edge and the control plane
+//! both call this code.
+
+use shared::credential::extract;
+use shared::decision::{
+    authorize, check_static_key, check_token, revoked_by_client, token_key, token_options,
+    AuthMethod, Credential, Rejection, VerifiedCaller,
+};
+use shared::jwk::PublicJwk;
+use shared::jwt::Unverified;
+use shared::key::{AccessKey, KeyType};
+use shared::record::{ClientRecord, JwkRecord, StaticKeyRecord, RECORD_VERSION};
+
+fn key_of(key_type: KeyType, env: &str) -> AccessKey {
+    AccessKey::from_entropy(key_type, env, [3; 12], &[4; 32]).unwrap()
+}
+
+fn key(env: &str) -> AccessKey {
+    key_of(KeyType::Secret, env)
+}
+
+fn record_for(key: &AccessKey) -> StaticKeyRecord {
+    StaticKeyRecord {
+        v: RECORD_VERSION,
+        client_id: "cl_1".to_owned(),
+        key_id: key.key_id().to_owned(),
+        env: key.environment().to_owned(),
+        key_type: key.key_type(),
+        scopes: vec![],
+        expires_at: None,
+        revoked_at: None,
+        client_disabled: false,
+        rev: 1,
+    }
+}
+
+#[test]
+fn accepts_a_live_record() {
+    let key = key("live");
+    let caller = check_static_key(&key, Some(record_for(&key)), 100).unwrap();
+    assert_eq!(caller.client_id, "cl_1");
+    assert_eq!(caller.env, "live");
+    assert_eq!(caller.headers()[1], ("x-keygate-key-id", key.key_id()));
+    assert_eq!(caller.headers()[4], ("x-keygate-auth", "static"));
+}
+
+#[test]
+fn refusals_in_order() {
+    let key = key("live");
+    assert_eq!(
+        check_static_key(&key, None, 0),
+        Err(Rejection::InvalidCredential)
+    );
+
+    let mut revoked = record_for(&key);
+    revoked.revoked_at = Some(5);
+    revoked.expires_at = Some(1);
+    assert_eq!(
+        check_static_key(&key, Some(revoked), 10),
+        Err(Rejection::Revoked)
+    );
+
+    let mut expiring = record_for(&key);
+    expiring.expires_at = Some(10);
+    assert!(check_static_key(&key, Some(expiring.clone()), 9).is_ok());
+    assert_eq!(
+        check_static_key(&key, Some(expiring), 10),
+        Err(Rejection::Expired)
+    );
+
+    let mut disabled = record_for(&key);
+    disabled.client_disabled = true;
+    assert_eq!(
+        check_static_key(&key, Some(disabled), 0),
+        Err(Rejection::ClientDisabled)
+    );
+    assert_eq!(Rejection::ClientDisabled.status(), 403);
+
+    let mut other_env = record_for(&key);
+    other_env.env = "test".to_owned();
+    assert_eq!(
+        check_static_key(&key, Some(other_env), 0),
+        Err(Rejection::InvalidCredential)
+    );
+}
+
+#[test]
+fn statuses_bodies_and_challenges() {
+    assert_eq!(Rejection::MissingCredential.status(), 401);
+    assert_eq!(Rejection::HttpsRequired.status(), 403);
+    assert_eq!(Rejection::Unavailable.status(), 503);
+    let body: serde_json::Value = serde_json::from_str(&Rejection::Revoked.body()).unwrap();
+    assert_eq!(body["error"]["code"], "revoked");
+    assert_eq!(body["error"]["message"], Rejection::Revoked.message());
+    assert_eq!(
+        Rejection::MissingCredential.www_authenticate().as_deref(),
+        Some(r#"Bearer realm="keygate""#)
+    );
+    assert!(Rejection::Expired
+        .www_authenticate()
+        .unwrap()
+        .contains(r#"error="invalid_token""#));
+    assert_eq!(Rejection::WrongEnvironment.www_authenticate(), None);
+}
+
+/// A caller as the decision makes one: through `check_static_key`.
+fn caller(key_type: KeyType, scopes: &[&str]) -> VerifiedCaller {
+    let key = key_of(key_type, "live");
+    let mut record = record_for(&key);
+    record.scopes = scopes.iter().map(|s| (*s).to_owned()).collect();
+    check_static_key(&key, Some(record), 0).unwrap()
+}
+
+#[test]
+fn authorization_by_scope_and_key_type() {
+    assert_eq!(
+        authorize(&caller(KeyType::Secret, &[]), "DELETE", "/x"),
+        Ok(())
+    );
+    let scoped = caller(KeyType::Secret, &["GET:/v1/reports"]);
+    assert_eq!(authorize(&scoped, "GET", "/v1/reports/1"), Ok(()));
+    assert_eq!(
+        authorize(&scoped, "POST", "/v1/reports"),
+        Err(Rejection::InsufficientScope)
+    );
+    assert_eq!(
+        authorize(&scoped, "GET", "/v1/admin"),
+        Err(Rejection::InsufficientScope)
+    );
+    let publishable = caller(KeyType::Publishable, &[]);
+    assert_eq!(authorize(&publishable, "GET", "/x"), Ok(()));
+    assert_eq!(
+        authorize(&publishable, "POST", "/x"),
+        Err(Rejection::PublishableReadOnly)
+    );
+    let writer = caller(KeyType::Publishable, &["POST:/v1/events"]);
+    assert_eq!(authorize(&writer, "POST", "/v1/events"), Ok(()));
+    assert_eq!(
+        authorize(&writer, "GET", "/v1/other"),
+        Err(Rejection::InsufficientScope)
+    );
+    assert_eq!(Rejection::InsufficientScope.status(), 403);
+    assert_eq!(Rejection::PublishableReadOnly.status(), 403);
+}
+
+#[test]
+fn credentials_are_sorted_by_the_one_rule() {
+    let key = key("live");
+    let presented = extract(&[&format!("Bearer {}", key.expose())], None)
+        .unwrap()
+        .unwrap();
+    assert!(matches!(
+        Credential::parse(&presented),
+        Ok(Credential::AccessKey(k)) if k.key_id() == key.key_id()
+    ));
+    let garbage = extract(&["Bearer garbage"], None).unwrap().unwrap();
+    assert!(matches!(
+        Credential::parse(&garbage),
+        Err(Rejection::MalformedCredential(_))
+    ));
+    let token = extract(&["Bearer a.b.c"], None).unwrap().unwrap();
+    assert!(matches!(
+        Credential::parse(&token),
+        Err(Rejection::InvalidToken(_))
+    ));
+    // A dotted credential in the query is a (malformed) key, never a token.
+    let query = extract(&[], Some("a.b.c")).unwrap().unwrap();
+    assert!(matches!(
+        Credential::parse(&query),
+        Err(Rejection::MalformedCredential(_))
+    ));
+}
+
+mod tokens {
+    use super::*;
+
+    const KID: &str = "0123456789ABCDEFG";
+    const AUD: &str = "https://edge.example";
+    const SKEW: i64 = 60;
+
+    fn pair() -> ed25519_compact::KeyPair {
+        ed25519_compact::KeyPair::from_seed(ed25519_compact::Seed::new([3; 32]))
+    }
+
+    fn record() -> JwkRecord {
+        JwkRecord {
+            v: RECORD_VERSION,
+            client_id: "cl_1".to_owned(),
+            env: "test".to_owned(),
+            jwk: PublicJwk::from_public_key(&pair().pk, KID),
+            scopes: vec![],
+            expires_at: None,
+            revoked_at: None,
+            client_disabled: false,
+            rev: 1,
+        }
+    }
+
+    fn token(iat: i64, exp: i64) -> String {
+        let b64 = shared::b64::encode_url;
+        let header = format!(r#"{{"alg":"EdDSA","typ":"at+jwt","kid":"{KID}"}}"#);
+        let claims =
+            format!(r#"{{"iss":"cl_1","sub":"cl_1","aud":"{AUD}","iat":{iat},"exp":{exp}}}"#);
+        let input = format!("{}.{}", b64(header.as_bytes()), b64(claims.as_bytes()));
+        let signature = pair().sk.sign(input.as_bytes(), None);
+        format!("{input}.{}", b64(signature.as_ref()))
+    }
+
+    fn client(json: &str) -> ClientRecord {
+        ClientRecord::decode(json).unwrap()
+    }
+
+    fn decide_with_skew(
+        record: &JwkRecord,
+        client: Option<&ClientRecord>,
+        token_text: &str,
+        now: i64,
+        skew: i64,
+    ) -> Result<VerifiedCaller, Rejection> {
+        let unverified = Unverified::parse(token_text).map_err(Rejection::InvalidToken)?;
+        let (record, key) = token_key(unverified.kid(), Some(record.clone()))?;
+        let options = token_options(&record, AUD, 3600, skew);
+        let verified = unverified
+            .verify(&key, &options, now)
+            .map_err(Rejection::InvalidToken)?;
+        check_token(&verified, record, client, &options, now)
+    }
+
+    fn decide(
+        record: &JwkRecord,
+        client: Option<&ClientRecord>,
+        token_text: &str,
+        now: i64,
+    ) -> Result<VerifiedCaller, Rejection> {
+        decide_with_skew(record, client, token_text, now, SKEW)
+    }
+
+    #[test]
+    fn a_valid_token_names_its_key_and_client() {
+        let caller = decide(&record(), None, &token(1_000, 1_300), 1_100).unwrap();
+        assert_eq!(
+            (caller.client_id.as_str(), caller.env.as_str()),
+            ("cl_1", "test")
+        );
+        assert_eq!(caller.key_id, KID);
+        assert_eq!(caller.auth, AuthMethod::Jwt);
+        assert_eq!(caller.headers()[4], ("x-keygate-auth", "jwt"));
+    }
+
+    #[test]
+    fn refusals() {
+        assert_eq!(
+            token_key(KID, None).err(),
+            Some(Rejection::InvalidToken(shared::Error::TokenKeyId))
+        );
+        let mut revoked = record();
+        revoked.revoked_at = Some(1);
+        assert_eq!(
+            decide(&revoked, None, &token(1_000, 1_300), 1_100).err(),
+            Some(Rejection::Revoked)
+        );
+        assert_eq!(
+            decide(&record(), None, &token(1_000, 1_300), 1_400).err(),
+            Some(Rejection::InvalidToken(shared::Error::TokenExpired))
+        );
+        assert_eq!(
+            Rejection::InvalidToken(shared::Error::TokenExpired).code(),
+            "expired"
+        );
+        // The client revoked every token issued before 1_050 (and, by the
+        // same-second and skew rule, up to 1_050 + 1 + SKEW).
+        let revoking = client(r#"{"v":1,"client_id":"cl_1","revoked_before":1050}"#);
+        assert_eq!(
+            decide(&record(), Some(&revoking), &token(1_000, 1_300), 1_100).err(),
+            Some(Rejection::Revoked)
+        );
+        assert!(decide(&record(), Some(&revoking), &token(1_120, 1_300), 1_130).is_ok());
+        let disabled = client(r#"{"v":1,"client_id":"cl_1","disabled":true}"#);
+        assert_eq!(
+            decide(&record(), Some(&disabled), &token(1_060, 1_300), 1_100).err(),
+            Some(Rejection::Revoked)
+        );
+        // A weak key in a record is refused, never used.
+        let mut weak = record();
+        weak.jwk.x = shared::b64::encode_url(&[0; 32]);
+        assert_eq!(
+            token_key(KID, Some(weak)).err(),
+            Some(Rejection::InvalidToken(shared::Error::JwkWeakKey))
+        );
+        // A record for another kid is refused at both steps.
+        let mut other = record();
+        other.jwk.kid = Some("ZZZZZZZZZZZZZZZZZ".to_owned());
+        assert_eq!(
+            token_key(KID, Some(other.clone())).err(),
+            Some(Rejection::InvalidToken(shared::Error::TokenKeyId))
+        );
+        let text = token(1_000, 1_300);
+        let unverified = Unverified::parse(&text).unwrap();
+        let (good, key) = token_key(KID, Some(record())).unwrap();
+        let options = token_options(&good, AUD, 3600, SKEW);
+        let verified = unverified.verify(&key, &options, 1_100).unwrap();
+        assert_eq!(
+            check_token(&verified, other, None, &options, 1_100).err(),
+            Some(Rejection::InvalidToken(shared::Error::TokenKeyId))
+        );
+    }
+
+    /// Defect 11: `revoked_before` is the revocation's second rounded down,
+    /// and a token minted earlier in that second used to survive.
+    #[test]
+    fn revoke_tokens_refuses_tokens_from_the_same_second_and_within_the_skew() {
+        // Revocation at 1_050.4 s: stored as 1_050.
+        let revoking = client(r#"{"v":1,"client_id":"cl_1","revoked_before":1050}"#);
+        for skew in [0, 1, SKEW] {
+            // Minted at 1_050.1 by an exact clock: same second as the revocation.
+            let same_second = token(1_050, 1_300);
+            assert_eq!(
+                decide_with_skew(&record(), Some(&revoking), &same_second, 1_060, skew).err(),
+                Some(Rejection::Revoked),
+                "skew {skew}: same second"
+            );
+            // Minted at 1_050.9, before the call returned at 1_051.0x.
+            let next_second = token(1_051, 1_300);
+            assert_eq!(
+                decide_with_skew(&record(), Some(&revoking), &next_second, 1_060, skew).err(),
+                Some(Rejection::Revoked),
+                "skew {skew}: before the call returned"
+            );
+            // Minted before the revocation by a clock `skew` seconds ahead.
+            let ahead = token(1_051 + skew, 1_300);
+            assert_eq!(
+                decide_with_skew(&record(), Some(&revoking), &ahead, 1_060 + skew, skew).err(),
+                Some(Rejection::Revoked),
+                "skew {skew}: clock ahead"
+            );
+            // The first token a holder can mint afterwards goes through.
+            let after = token(1_052 + skew, 1_300);
+            assert!(
+                decide_with_skew(&record(), Some(&revoking), &after, 1_052 + skew, skew).is_ok(),
+                "skew {skew}: fresh token"
+            );
+        }
+        assert!(revoked_by_client(1_050, 1_050, 0));
+        assert!(revoked_by_client(1_051, 1_050, 0));
+        assert!(!revoked_by_client(1_052, 1_050, 0));
+        assert!(revoked_by_client(1_111, 1_050, 60));
+        assert!(!revoked_by_client(1_112, 1_050, 60));
+        // No overflow at the edges of i64.
+        assert!(revoked_by_client(i64::MAX, i64::MAX, i64::MAX));
+        assert!(revoked_by_client(i64::MIN, i64::MIN, 0));
+    }
+}
