@@ -15,9 +15,9 @@ use axum::{
 };
 use shared::{
     credential,
-    decision::{self, Credential, Rejection},
+    decision::{self, Credential, Records, Rejection, TokenPolicy},
     jwt::VerifyOptions,
-    key::{AccessKey, KeyHash, KeyType},
+    key::{KeyHash, KeyType},
     record::{
         jwk_kv_name, static_key_kv_name, ClientRecord, JwkRecord, StaticKeyRecord, RECORD_VERSION,
     },
@@ -85,90 +85,64 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<store::KeyRow, 
     let presented = credential::extract(&values, None)
         .map_err(|e| refuse(Rejection::MalformedCredential(e), "extraction", None))?
         .ok_or_else(|| refuse(Rejection::MissingCredential, "no credential", None))?;
-    match Credential::parse(&presented).map_err(|r| refuse(r, "format", None))? {
-        Credential::AccessKey(key) => authenticate_key(&key, state, now).await,
-        Credential::Token(unverified) => {
-            let row = store::get_key(&state.db.pool, unverified.kid()).await?;
-            let records = match &row {
-                Some(row) => Records::of(row, state, now).await?,
-                None => Records::default(),
-            };
-            let kid = unverified.kid().to_owned();
-            let refused = |r| refuse(r, "token", Some(&kid));
-            let (record, key) = decision::token_key(&kid, records.signing_key).map_err(refused)?;
-            let limits = VerifyOptions::default();
-            let options = decision::token_options(
-                &record,
-                &state.policy.token_audience,
-                limits.max_lifetime,
-                limits.skew,
-            );
-            let verified = unverified
-                .verify(&key, &options, now)
-                .map_err(|e| refused(Rejection::InvalidToken(e)))?;
-            decision::check_token(&verified, record, records.client.as_ref(), &options, now)
-                .map_err(refused)?;
-            row.ok_or_else(|| refused(Rejection::InvalidToken(shared::Error::TokenKeyId)))
-        }
-    }
-}
-
-/// The static-key path: the row under the key's hash, its record, the decision.
-async fn authenticate_key(
-    key: &AccessKey,
-    state: &AppState,
-    now: i64,
-) -> Result<store::KeyRow, ApiError> {
-    let row = store::find_key_by_hash(&state.db.pool, key.hash().as_str()).await?;
-    let record = match &row {
-        Some(row) => Records::of(row, state, now).await?.static_key,
-        None => None,
+    let credential = Credential::parse(&presented).map_err(|r| refuse(r, "format", None))?;
+    // The row the credential names: by hash for a key, by `kid` for a token.
+    let (row, key_id) = match &credential {
+        Credential::AccessKey(key) => (
+            store::find_key_by_hash(&state.db.pool, key.hash().as_str()).await?,
+            key.key_id().to_owned(),
+        ),
+        Credential::Token(token) => (
+            store::get_key(&state.db.pool, token.kid()).await?,
+            token.kid().to_owned(),
+        ),
     };
-    decision::check_static_key(key, record, now)
-        .map_err(|r| refuse(r, "static key", Some(key.key_id())))?;
-    row.ok_or_else(|| refuse(Rejection::InvalidCredential, "no row", Some(key.key_id())))
+    let records = match &row {
+        Some(row) => records_of(row, state, now).await?,
+        None => Records::default(),
+    };
+    let limits = VerifyOptions::default();
+    let policy = TokenPolicy {
+        audience: &state.policy.token_audience,
+        max_lifetime: limits.max_lifetime,
+        skew: limits.skew,
+    };
+    decision::authenticate(credential, records, &policy, now)
+        .map_err(|r| refuse(r, "decision", Some(&key_id)))?;
+    // Accepted means a record was found, so a row: this only fails closed.
+    row.ok_or_else(|| refuse(Rejection::InvalidCredential, "no row", Some(&key_id)))
 }
 
 /// The records the edge would read for a key: decoded from what the
 /// publisher sends for it, so both sides decide on the same bytes.
-#[derive(Debug, Default)]
-struct Records {
-    static_key: Option<StaticKeyRecord>,
-    signing_key: Option<JwkRecord>,
-    client: Option<ClientRecord>,
-}
-
-impl Records {
-    async fn of(row: &store::KeyRow, state: &AppState, now: i64) -> Result<Self, ApiError> {
-        let client = store::get_client(&state.db.pool, &row.client_id).await?;
-        // As the publisher computes it; a missing client row (which the
-        // schema rules out) counts as disabled: fail closed.
-        let client_disabled = client.as_ref().is_none_or(|c| c.disabled_at.is_some());
-        let unavailable = |_| refuse(Rejection::Unavailable, "record", Some(&row.key_id));
-        let mut records = Self {
-            client: client
-                .as_ref()
-                .map(|c| ClientRecord::decode(&publisher::client_pair(c).value))
-                .transpose()
-                .map_err(unavailable)?,
-            ..Self::default()
-        };
-        if row.is_admin() {
-            records.static_key = admin_record(row, client_disabled);
-            return Ok(records);
-        }
-        let static_name = KeyHash::from_hex(&row.key_hash).map(|h| static_key_kv_name(&h));
-        let jwk_name = jwk_kv_name(&row.key_id);
-        for pair in publisher::kv_pairs(row, client_disabled, now) {
-            if Some(&pair.key) == static_name.as_ref() {
-                records.static_key =
-                    Some(StaticKeyRecord::decode(&pair.value).map_err(unavailable)?);
-            } else if pair.key == jwk_name {
-                records.signing_key = Some(JwkRecord::decode(&pair.value).map_err(unavailable)?);
-            }
-        }
-        Ok(records)
+async fn records_of(row: &store::KeyRow, state: &AppState, now: i64) -> Result<Records, ApiError> {
+    let client = store::get_client(&state.db.pool, &row.client_id).await?;
+    // As the publisher computes it; a missing client row (which the schema
+    // rules out) counts as disabled: fail closed.
+    let client_disabled = client.as_ref().is_none_or(|c| c.disabled_at.is_some());
+    let unavailable = |_| refuse(Rejection::Unavailable, "record", Some(&row.key_id));
+    let mut records = Records {
+        client: client
+            .as_ref()
+            .map(|c| ClientRecord::decode(&publisher::client_pair(c).value))
+            .transpose()
+            .map_err(unavailable)?,
+        ..Records::default()
+    };
+    if row.is_admin() {
+        records.static_key = admin_record(row, client_disabled);
+        return Ok(records);
     }
+    let static_name = KeyHash::from_hex(&row.key_hash).map(|h| static_key_kv_name(&h));
+    let jwk_name = jwk_kv_name(&row.key_id);
+    for pair in publisher::kv_pairs(row, client_disabled, now) {
+        if Some(&pair.key) == static_name.as_ref() {
+            records.static_key = Some(StaticKeyRecord::decode(&pair.value).map_err(unavailable)?);
+        } else if pair.key == jwk_name {
+            records.signing_key = Some(JwkRecord::decode(&pair.value).map_err(unavailable)?);
+        }
+    }
+    Ok(records)
 }
 
 /// An admin key's static record: what the publisher would send if admin

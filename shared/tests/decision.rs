@@ -6,8 +6,8 @@
 
 use shared::credential::extract;
 use shared::decision::{
-    authorize, check_static_key, check_token, revoked_by_client, token_key, token_options,
-    AuthMethod, Credential, Rejection, VerifiedCaller,
+    authenticate, authorize, check_static_key, check_token, decide, revoked_by_client, token_key,
+    token_options, AuthMethod, Credential, Records, Rejection, TokenPolicy, VerifiedCaller,
 };
 use shared::jwk::PublicJwk;
 use shared::jwt::Unverified;
@@ -144,6 +144,34 @@ fn authorization_by_scope_and_key_type() {
     );
     assert_eq!(Rejection::InsufficientScope.status(), 403);
     assert_eq!(Rejection::PublishableReadOnly.status(), 403);
+}
+
+#[test]
+fn decide_authenticates_then_authorizes() {
+    let key = key_of(KeyType::Publishable, "live");
+    let presented = extract(&[&format!("Bearer {}", key.expose())], None)
+        .unwrap()
+        .unwrap();
+    let policy = TokenPolicy {
+        audience: "https://edge.example",
+        max_lifetime: 3600,
+        skew: 60,
+    };
+    let records = |record: Option<StaticKeyRecord>| Records {
+        static_key: record,
+        ..Records::default()
+    };
+    let run = |method: &str, record| {
+        let credential = Credential::parse(&presented).unwrap();
+        decide(credential, method, "/x", 0, records(record), &policy)
+    };
+    let caller = run("GET", Some(record_for(&key))).unwrap();
+    assert_eq!(caller.key_id, key.key_id());
+    assert_eq!(
+        run("POST", Some(record_for(&key))),
+        Err(Rejection::PublishableReadOnly)
+    );
+    assert_eq!(run("GET", None), Err(Rejection::InvalidCredential));
 }
 
 #[test]
@@ -305,6 +333,55 @@ mod tokens {
         assert_eq!(
             check_token(&verified, other, None, &options, 1_100).err(),
             Some(Rejection::InvalidToken(shared::Error::TokenKeyId))
+        );
+    }
+
+    /// The one-call form (records fetched first, as the control plane and
+    /// the verification API do) answers exactly as the steps do.
+    #[test]
+    fn decide_with_records_at_hand_agrees_with_the_steps() {
+        let policy = TokenPolicy {
+            audience: AUD,
+            max_lifetime: 3600,
+            skew: SKEW,
+        };
+        let revoking = client(r#"{"v":1,"client_id":"cl_1","revoked_before":1050}"#);
+        let mut revoked = record();
+        revoked.revoked_at = Some(1);
+        let cases = [
+            (record(), None, token(1_000, 1_300), 1_100),
+            (record(), Some(revoking.clone()), token(1_000, 1_300), 1_100),
+            (record(), Some(revoking), token(1_120, 1_300), 1_130),
+            (revoked, None, token(1_000, 1_300), 1_100),
+            (record(), None, token(1_000, 1_300), 1_400),
+        ];
+        for (signing_key, client, text, now) in cases {
+            let steps = decide(&signing_key, client.as_ref(), &text, now);
+            let presented = extract(&[&format!("Bearer {text}")], None)
+                .unwrap()
+                .unwrap();
+            let records = Records {
+                static_key: None,
+                signing_key: Some(signing_key),
+                client,
+            };
+            let credential = Credential::parse(&presented).unwrap();
+            let at_once = super::decide(credential, "GET", "/x", now, records, &policy);
+            assert_eq!(at_once, steps, "{text} at {now}");
+        }
+        // A client record of another client is never taken for the key's.
+        let presented = extract(&[&format!("Bearer {}", token(1_000, 1_300))], None)
+            .unwrap()
+            .unwrap();
+        let records = Records {
+            static_key: None,
+            signing_key: Some(record()),
+            client: Some(client(r#"{"v":1,"client_id":"cl_other"}"#)),
+        };
+        let credential = Credential::parse(&presented).unwrap();
+        assert_eq!(
+            authenticate(credential, records, &policy, 1_100),
+            Err(Rejection::Unavailable)
         );
     }
 

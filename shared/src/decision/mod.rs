@@ -25,129 +25,24 @@
 //!
 //! Every refusal is a [`Rejection`]: one HTTP status, one stable code, one
 //! fixed message and, for a 401, its `WWW-Authenticate` challenge.
+//!
+//! A caller that fetches the records before deciding (the control plane;
+//! the verification API, `POST /v1/verify` with a credential, a method and
+//! a path) runs steps 2 and 3 in one call: [`decide`] (or [`authenticate`]
+//! alone when there is no method and path to authorize) with the
+//! [`Records`] the credential names. The edge runs the same steps one by
+//! one, because it reads KV (asynchronously) between them and keeps a
+//! verified-token cache.
+
+mod rejection;
+
+pub use rejection::Rejection;
 
 use crate::credential::{Form, Presented};
 use crate::jwk::VerificationKey;
 use crate::jwt::{Unverified, VerifiedToken, VerifyOptions};
 use crate::key::{AccessKey, KeyType};
 use crate::record::{ClientRecord, JwkRecord, StaticKeyRecord};
-
-/// Why a request is refused. Each maps to one status and one stable code;
-/// the message is fixed text that never echoes the credential.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Rejection {
-    /// No credential in the request.
-    MissingCredential,
-    /// The credential is not a well-formed key (bad format or checksum),
-    /// or the request carries more than one.
-    MalformedCredential(crate::Error),
-    /// Well-formed, but no such key.
-    InvalidCredential,
-    /// The key's expiry has passed.
-    Expired,
-    /// The key has been revoked (or, for a token, its client's tokens).
-    Revoked,
-    /// A JWT that fails verification (format, signature or claims).
-    InvalidToken(crate::Error),
-    /// The key's scopes do not allow this method on this path.
-    InsufficientScope,
-    /// A publishable key without scopes tried a method other than GET, HEAD, OPTIONS.
-    PublishableReadOnly,
-    /// The key's client is disabled.
-    ClientDisabled,
-    /// Plain HTTP while HTTPS is required.
-    HttpsRequired,
-    /// The key's environment has no origin behind this gateway.
-    WrongEnvironment,
-    /// The records could not be read (or one could not be decoded): fail closed.
-    Unavailable,
-    /// The gateway's own configuration is invalid.
-    Misconfigured,
-    /// The origin could not be reached.
-    OriginUnreachable,
-}
-
-impl Rejection {
-    /// HTTP status.
-    pub fn status(self) -> u16 {
-        match self {
-            Self::MissingCredential
-            | Self::MalformedCredential(_)
-            | Self::InvalidCredential
-            | Self::Expired
-            | Self::Revoked
-            | Self::InvalidToken(_) => 401,
-            Self::HttpsRequired
-            | Self::WrongEnvironment
-            | Self::InsufficientScope
-            | Self::PublishableReadOnly
-            | Self::ClientDisabled => 403,
-            Self::OriginUnreachable => 502,
-            Self::Unavailable | Self::Misconfigured => 503,
-        }
-    }
-
-    /// Stable error code (PRODUCT.md, Edge).
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::MissingCredential => "missing_credential",
-            Self::MalformedCredential(_) => "malformed_credential",
-            Self::InvalidCredential => "invalid_credential",
-            Self::Expired => "expired",
-            Self::Revoked => "revoked",
-            Self::InvalidToken(e) => e.code(),
-            Self::InsufficientScope => "insufficient_scope",
-            Self::PublishableReadOnly => "publishable_read_only",
-            Self::HttpsRequired => "https_required",
-            Self::ClientDisabled => "client_disabled",
-            Self::WrongEnvironment => "wrong_environment",
-            Self::Unavailable => "unavailable",
-            Self::Misconfigured => "misconfigured",
-            Self::OriginUnreachable => "origin_unreachable",
-        }
-    }
-
-    /// Fixed, client-facing text.
-    pub fn message(self) -> &'static str {
-        match self {
-            Self::MissingCredential => "An API key is required.",
-            Self::MalformedCredential(_) => "The credential is malformed.",
-            Self::InvalidCredential => "The credential is not valid.",
-            Self::Expired => "The credential has expired.",
-            Self::Revoked => "The credential has been revoked.",
-            Self::InvalidToken(crate::Error::TokenExpired) => "The token has expired.",
-            Self::InvalidToken(_) => "The token is not valid.",
-            Self::InsufficientScope => "This credential may not use this method on this path.",
-            Self::PublishableReadOnly => {
-                "Publishable keys may only read (GET, HEAD, OPTIONS) unless scoped otherwise."
-            }
-            Self::HttpsRequired => "HTTPS is required.",
-            Self::ClientDisabled => "This credential's client is disabled.",
-            Self::WrongEnvironment => "This key's environment is not served here.",
-            Self::Unavailable => "Credential verification is temporarily unavailable.",
-            Self::Misconfigured => "The gateway is misconfigured.",
-            Self::OriginUnreachable => "The origin could not be reached.",
-        }
-    }
-
-    /// The JSON body: `{"error":{"code":…,"message":…}}`.
-    pub fn body(self) -> String {
-        serde_json::json!({ "error": { "code": self.code(), "message": self.message() } })
-            .to_string()
-    }
-
-    /// The `WWW-Authenticate` challenge for 401s (RFC 6750 §3).
-    pub fn www_authenticate(self) -> Option<String> {
-        match self.status() {
-            401 if self == Self::MissingCredential => Some(r#"Bearer realm="keygate""#.to_owned()),
-            401 => Some(format!(
-                r#"Bearer realm="keygate", error="invalid_token", error_description="{}""#,
-                self.code()
-            )),
-            _ => None,
-        }
-    }
-}
 
 /// How the caller authenticated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -227,6 +122,65 @@ impl<'a> Credential<'a> {
                 .map_err(Rejection::MalformedCredential),
         }
     }
+}
+
+/// The records a decision on one credential reads, as the caller fetched
+/// them (`None`: there is no such record).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Records {
+    /// An access key's record, stored under its hash (`sk:<hash>`).
+    pub static_key: Option<StaticKeyRecord>,
+    /// A token's signing-key record, stored under its `kid` (`jwk:<kid>`).
+    pub signing_key: Option<JwkRecord>,
+    /// That signing key's client's record (`client:<client id>`).
+    pub client: Option<ClientRecord>,
+}
+
+/// What a verifier expects of tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenPolicy<'a> {
+    /// The verifier's public URL: `aud` must contain it.
+    pub audience: &'a str,
+    /// Largest accepted `exp - iat`, seconds.
+    pub max_lifetime: i64,
+    /// Allowed clock skew, seconds.
+    pub skew: i64,
+}
+
+/// Step 2 with the records at hand (the signature checked by
+/// ed25519-compact): who the credential proves the caller is.
+pub fn authenticate(
+    credential: Credential<'_>,
+    records: Records,
+    policy: &TokenPolicy<'_>,
+    now: i64,
+) -> Result<VerifiedCaller, Rejection> {
+    match credential {
+        Credential::AccessKey(key) => check_static_key(&key, records.static_key, now),
+        Credential::Token(unverified) => {
+            let (record, key) = token_key(unverified.kid(), records.signing_key)?;
+            let options = token_options(&record, policy.audience, policy.max_lifetime, policy.skew);
+            let verified = unverified
+                .verify(&key, &options, now)
+                .map_err(Rejection::InvalidToken)?;
+            check_token(&verified, record, records.client.as_ref(), &options, now)
+        }
+    }
+}
+
+/// Steps 2 and 3 with the records at hand: whether this credential may make
+/// this request (`method` exactly as sent, `path` as received), and as whom.
+pub fn decide(
+    credential: Credential<'_>,
+    method: &str,
+    path: &str,
+    now: i64,
+    records: Records,
+    policy: &TokenPolicy<'_>,
+) -> Result<VerifiedCaller, Rejection> {
+    let caller = authenticate(credential, records, policy, now)?;
+    authorize(&caller, method, path)?;
+    Ok(caller)
 }
 
 /// Decides on an access key given the record stored under its hash (`None`:
@@ -345,6 +299,10 @@ pub fn check_token(
         .recheck(options, now)
         .map_err(Rejection::InvalidToken)?;
     if let Some(client) = client {
+        // The caller read the wrong record: our bug, never a pass.
+        if client.client_id != client_id {
+            return Err(Rejection::Unavailable);
+        }
         if client.disabled
             || client
                 .revoked_before
