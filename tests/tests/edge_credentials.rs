@@ -2,7 +2,9 @@
 //! workerd and a real control plane: two `Authorization` fields are refused
 //! at the edge as in the control plane (defect 6), and after the control
 //! plane's `revoke-tokens` both refuse a token minted earlier in the
-//! revocation's own second or by a clock ahead within the skew (defect 11).
+//! revocation's own second or by a clock ahead within the skew (defect 11);
+//! and a wrong signature is refused by either of the edge's verifiers
+//! (defect 3).
 
 use std::time::{Duration, Instant};
 
@@ -173,4 +175,84 @@ async fn one_credential_per_request_and_same_second_revocation() {
         StatusCode::OK,
         "the key stays"
     );
+}
+
+/// Defect 3, through workerd: whichever verifier the edge uses (WebCrypto,
+/// the default, or ed25519-compact in WASM), a token whose signature does
+/// not match is refused, and a valid one passes.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_wrong_signature_is_refused_by_either_verifier() {
+    use shared::b64;
+    use shared::record::{jwk_kv_name, JwkRecord, RECORD_VERSION};
+
+    const CLIENT: &str = "cl_signatures";
+    let signer = SigningKeyPair::from_seed([5; 32], "0123456789ABCDEFG");
+    let stranger = SigningKeyPair::from_seed([6; 32], "0123456789ABCDEFG");
+    let record = JwkRecord {
+        v: RECORD_VERSION,
+        client_id: CLIENT.to_owned(),
+        env: "live".to_owned(),
+        jwk: signer.public_jwk(),
+        scopes: vec![],
+        expires_at: None,
+        revoked_at: None,
+        client_disabled: false,
+        rev: 1,
+    };
+    for verifier in ["webcrypto", "wasm"] {
+        let options = Options {
+            vars: vec![("SIGNATURE_VERIFIER".into(), verifier.into())],
+            ..Options::default()
+        };
+        let edge = keygate_tests::Edge::start(&format!("signatures-{verifier}"), &options);
+        edge.put_kv(&[(jwk_kv_name(signer.key_id()), record.encode())])
+            .await;
+        let claims = MintClaims {
+            client_id: CLIENT,
+            audience: &edge.url,
+            issued_at: now(),
+            ttl: 120,
+            jti: "signatures",
+        };
+        let valid = mint(&signer, &claims);
+        let url = format!("{}/v1/x", edge.url);
+        let bearer = |token: &str| format!("Bearer {token}");
+        eventually("the key record is readable", async || {
+            get(&url, &[&bearer(&valid)]).await.0 == StatusCode::OK
+        })
+        .await;
+
+        let (input, _) = valid.rsplit_once('.').unwrap();
+        let by_stranger = format!(
+            "{input}.{}",
+            b64::encode_url(&stranger.sign(input.as_bytes()))
+        );
+        let mut edited_signature = valid.clone();
+        let last = edited_signature.pop().unwrap();
+        edited_signature.push(if last == 'A' { 'Q' } else { 'A' });
+        let other_claims = MintClaims {
+            jti: "signaturez",
+            ..claims
+        };
+        let other = mint(&signer, &other_claims);
+        let (other_input, _) = other.rsplit_once('.').unwrap();
+        let (_, signature) = valid.rsplit_once('.').unwrap();
+        let payload_swapped = format!("{other_input}.{signature}");
+        for (what, token) in [
+            ("signed by another key", &by_stranger),
+            ("signature edited", &edited_signature),
+            ("payload of another token", &payload_swapped),
+        ] {
+            assert_eq!(
+                get(&url, &[&bearer(token)]).await,
+                refused("invalid_token"),
+                "{verifier}: {what}"
+            );
+        }
+        assert_eq!(
+            get(&url, &[&bearer(&valid)]).await.0,
+            StatusCode::OK,
+            "{verifier}"
+        );
+    }
 }
