@@ -45,7 +45,15 @@
 //! let forged = shared::jwt::VerifiedToken {
 //!     kid: String::new(),
 //!     alg: String::new(),
-//!     claims: todo!(),
+//!     claims: shared::jwt::Claims {
+//!         iss: None,
+//!         sub: None,
+//!         aud: Vec::new(),
+//!         exp: 0,
+//!         iat: 0,
+//!         nbf: None,
+//!         jti: None,
+//!     },
 //! };
 //! ```
 //!
