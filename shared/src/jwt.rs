@@ -126,12 +126,21 @@ pub trait Ed25519Verifier {
 /// A token whose form and header have been checked, but not its signature.
 /// It exposes only what is needed to find the key, and the two ways to
 /// verify it ([`Unverified::verify`], [`Unverified::verify_with`]).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Unverified<'a> {
     signing_input: &'a str,
     payload: Vec<u8>,
     signature: [u8; 64],
     kid: String,
+}
+
+/// The `kid` only: the rest is a bearer credential, never for a log line.
+impl core::fmt::Debug for Unverified<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Unverified")
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<'a> Unverified<'a> {

@@ -212,3 +212,16 @@ fn an_external_refusal_is_final() {
     ));
     assert_eq!(result.map(|_| ()), Err(Error::TokenSignature));
 }
+
+#[test]
+fn an_unverified_token_debug_prints_its_kid_only() {
+    let text = valid();
+    let printed = format!("{:?}", Unverified::parse(&text).unwrap());
+    assert!(printed.contains(KID), "{printed}");
+    let (input, signature) = text.rsplit_once('.').unwrap();
+    let (_, payload) = input.split_once('.').unwrap();
+    for part in [payload, signature] {
+        assert!(!printed.contains(part), "{printed}");
+    }
+    assert!(!printed.contains("signature"), "{printed}");
+}
