@@ -1,17 +1,29 @@
-//! API authentication. Admin keys are ordinary keygate keys with the `admin`
-//! scope, checked with the same `shared` code the edge uses: format and
-//! checksum offline, then a lookup by hash. Detailed reasons go to the log;
-//! the client gets only a stable code.
+//! API authentication: the edge's decision (`shared::decision`), over the
+//! records the edge would read. A key's row and its client's row become,
+//! through the publisher's record builders, exactly the KV records the
+//! publisher sends, so a credential is accepted here exactly when the edge
+//! would accept it (given published state). Admin keys are the one
+//! addition: never published, they get the same static record built from
+//! their row, and must then carry the `admin` scope in the admin client.
+//!
+//! Detailed reasons go to the log; the client gets the refusal's stable code
+//! and fixed message.
 
-use axum::{extract::FromRequestParts, http::request::Parts};
+use axum::{
+    extract::FromRequestParts,
+    http::{header::AUTHORIZATION, request::Parts},
+};
 use shared::{
     credential,
-    jwk::PublicJwk,
-    jwt::{Unverified, VerifyOptions},
-    key::AccessKey,
+    decision::{self, Credential, Records, Rejection, TokenPolicy},
+    jwt::VerifyOptions,
+    key::{KeyHash, KeyType},
+    record::{
+        jwk_kv_name, static_key_kv_name, ClientRecord, JwkRecord, StaticKeyRecord, RECORD_VERSION,
+    },
 };
 
-use crate::{api::AppState, clock, error::ApiError, store};
+use crate::{api::AppState, clock, error::ApiError, publisher, store};
 
 /// Proof that the request carries a valid, unrevoked, unexpired admin key.
 #[derive(Debug, Clone)]
@@ -36,8 +48,8 @@ impl FromRequestParts<AppState> for AdminKey {
     }
 }
 
-/// Proof that the request carries a valid, unrevoked, unexpired key of any
-/// client: the caller of the self-service endpoints.
+/// Proof that the request carries a valid, unrevoked, unexpired key of an
+/// enabled client: the caller of the self-service endpoints.
 #[derive(Debug, Clone)]
 pub struct KeyHolder {
     /// The caller's key.
@@ -52,98 +64,116 @@ impl FromRequestParts<AppState> for KeyHolder {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let key = authenticate(parts, state).await?;
-        let client = store::get_client(&state.db.pool, &key.client_id).await?;
-        if client.is_none_or(|c| c.disabled_at.is_some()) {
-            tracing::info!(key_id = %key.key_id, "refused: client disabled or deleted");
-            return Err(ApiError::ClientDisabled);
-        }
         Ok(Self { key })
     }
 }
 
-/// Finds the presented key; it must be neither revoked nor expired.
+/// Runs the decision on the request's credential; the key's row if accepted.
 async fn authenticate(parts: &Parts, state: &AppState) -> Result<store::KeyRow, ApiError> {
-    let authorization = parts
+    let now = clock::now_secs();
+    // Every Authorization field: more than one is refused (`credential::extract`).
+    let values = parts
         .headers
-        .get(axum::http::header::AUTHORIZATION)
-        .map(|v| {
-            v.to_str()
-                .map_err(|_| ApiError::unauthorized("malformed_credential"))
-        })
-        .transpose()?;
-    let presented = credential::extract(authorization, None)
-        .map_err(|e| refuse("malformed_credential", &e.to_string(), None))?
-        .ok_or_else(|| ApiError::unauthorized("missing_credential"))?;
-    if presented.text.contains('.') {
-        return authenticate_token(&presented.text, state).await;
-    }
-    let key = AccessKey::parse(&presented.text)
-        .map_err(|e| refuse("malformed_credential", &e.to_string(), None))?;
-    let row = store::find_key_by_hash(&state.db.pool, key.hash().as_str())
-        .await?
-        .ok_or_else(|| refuse("invalid_credential", "unknown key", Some(key.key_id())))?;
-    if row.revoked_at.is_some() {
-        return Err(refuse("revoked", "revoked key", Some(&row.key_id)));
-    }
-    if row.expires_at.is_some_and(|at| at <= clock::now_secs()) {
-        return Err(refuse("expired", "expired key", Some(&row.key_id)));
-    }
-    Ok(row)
-}
-
-/// A JWT signed with a key's Ed25519 key: the same `shared` verifier as the
-/// edge, with this API's URL as the audience and the key's client as issuer.
-async fn authenticate_token(token: &str, state: &AppState) -> Result<store::KeyRow, ApiError> {
-    let unverified =
-        Unverified::parse(token).map_err(|e| refuse("invalid_token", &e.to_string(), None))?;
-    let row = store::get_key(&state.db.pool, unverified.kid())
-        .await?
-        .ok_or_else(|| refuse("invalid_token", "unknown kid", Some(unverified.kid())))?;
-    let jwk: PublicJwk = row
-        .public_jwk
-        .as_deref()
-        .and_then(|j| serde_json::from_str(j).ok())
-        .ok_or_else(|| refuse("invalid_token", "key has no signing key", Some(&row.key_id)))?;
-    let key = jwk
-        .verification_key()
-        .map_err(|e| refuse("invalid_token", &e.to_string(), Some(&row.key_id)))?;
-    let options = VerifyOptions {
-        audience: Some(state.policy.token_audience.clone()),
-        client_id: Some(row.client_id.clone()),
-        ..VerifyOptions::default()
-    };
-    let verified = unverified
-        .verify(&key, &options, clock::now_secs())
-        .map_err(|e| {
-            let code = if e == shared::Error::TokenExpired {
-                "expired"
-            } else {
-                "invalid_token"
-            };
-            refuse(code, &e.to_string(), Some(&row.key_id))
+        .get_all(AUTHORIZATION)
+        .iter()
+        .map(|v| v.to_str())
+        .collect::<Result<Vec<&str>, _>>()
+        .map_err(|_| {
+            let malformed = Rejection::MalformedCredential(shared::Error::AuthorizationScheme);
+            refuse(malformed, "non-ASCII Authorization", None)
         })?;
-    if row.revoked_at.is_some() {
-        return Err(refuse("revoked", "revoked key", Some(&row.key_id)));
-    }
-    if row.expires_at.is_some_and(|at| at <= clock::now_secs()) {
-        return Err(refuse("expired", "expired key", Some(&row.key_id)));
-    }
-    let client = store::get_client(&state.db.pool, &row.client_id).await?;
-    if client
-        .and_then(|c| c.revoked_before)
-        .is_some_and(|before| verified.claims.iat < before)
-    {
-        return Err(refuse(
-            "revoked",
-            "token issued before the client's revoked-before time",
-            Some(&row.key_id),
-        ));
-    }
-    Ok(row)
+    let presented = credential::extract(&values, None)
+        .map_err(|e| refuse(Rejection::MalformedCredential(e), "extraction", None))?
+        .ok_or_else(|| refuse(Rejection::MissingCredential, "no credential", None))?;
+    let credential = Credential::parse(&presented).map_err(|r| refuse(r, "format", None))?;
+    // The row the credential names: by hash for a key, by `kid` for a token.
+    let (row, key_id) = match &credential {
+        Credential::AccessKey(key) => (
+            store::find_key_by_hash(&state.db.pool, key.hash().as_str()).await?,
+            key.key_id().to_owned(),
+        ),
+        Credential::Token(token) => (
+            store::get_key(&state.db.pool, token.kid()).await?,
+            token.kid().to_owned(),
+        ),
+    };
+    let records = match &row {
+        Some(row) => records_of(row, state, now).await?,
+        None => Records::default(),
+    };
+    let limits = VerifyOptions::default();
+    let policy = TokenPolicy {
+        audience: &state.policy.token_audience,
+        max_lifetime: limits.max_lifetime,
+        skew: limits.skew,
+    };
+    decision::authenticate(credential, records, &policy, now)
+        .map_err(|r| refuse(r, "decision", Some(&key_id)))?;
+    // Accepted means a record was found, so a row: this only fails closed.
+    row.ok_or_else(|| refuse(Rejection::InvalidCredential, "no row", Some(&key_id)))
 }
 
-/// Logs the detailed reason; the client gets only the code.
-fn refuse(code: &'static str, reason: &str, key_id: Option<&str>) -> ApiError {
-    tracing::info!(code, reason, key_id, "refused credential");
-    ApiError::unauthorized(code)
+/// The records the edge would read for a key: decoded from what the
+/// publisher sends for it, so both sides decide on the same bytes.
+async fn records_of(row: &store::KeyRow, state: &AppState, now: i64) -> Result<Records, ApiError> {
+    let client = store::get_client(&state.db.pool, &row.client_id).await?;
+    // As the publisher computes it; a missing client row (which the schema
+    // rules out) counts as disabled: fail closed.
+    let client_disabled = client.as_ref().is_none_or(|c| c.disabled_at.is_some());
+    let unavailable = |_| refuse(Rejection::Unavailable, "record", Some(&row.key_id));
+    let mut records = Records {
+        client: client
+            .as_ref()
+            .map(|c| ClientRecord::decode(&publisher::client_pair(c).value))
+            .transpose()
+            .map_err(unavailable)?,
+        ..Records::default()
+    };
+    if row.is_admin() {
+        records.static_key = admin_record(row, client_disabled);
+        return Ok(records);
+    }
+    let static_name = KeyHash::from_hex(&row.key_hash).map(|h| static_key_kv_name(&h));
+    let jwk_name = jwk_kv_name(&row.key_id);
+    for pair in publisher::kv_pairs(row, client_disabled, now) {
+        if Some(&pair.key) == static_name.as_ref() {
+            records.static_key = Some(StaticKeyRecord::decode(&pair.value).map_err(unavailable)?);
+        } else if pair.key == jwk_name {
+            records.signing_key = Some(JwkRecord::decode(&pair.value).map_err(unavailable)?);
+        }
+    }
+    Ok(records)
+}
+
+/// An admin key's static record: what the publisher would send if admin
+/// keys were published (they never are: they open this API, not the edge).
+fn admin_record(row: &store::KeyRow, client_disabled: bool) -> Option<StaticKeyRecord> {
+    Some(StaticKeyRecord {
+        v: RECORD_VERSION,
+        client_id: row.client_id.clone(),
+        key_id: row.key_id.clone(),
+        env: row.env.clone(),
+        key_type: KeyType::from_name(&row.key_type)?,
+        scopes: row.scope_list(),
+        expires_at: row.expires_at,
+        revoked_at: row.revoked_at,
+        client_disabled,
+        rev: row.rev,
+    })
+}
+
+/// Logs the detailed reason; the client gets only the refusal's code and message.
+fn refuse(rejection: Rejection, context: &str, key_id: Option<&str>) -> ApiError {
+    let detail = match rejection {
+        Rejection::MalformedCredential(e) | Rejection::InvalidToken(e) => e.to_string(),
+        _ => String::new(),
+    };
+    tracing::info!(
+        code = rejection.code(),
+        context,
+        detail,
+        key_id,
+        "refused credential"
+    );
+    ApiError::Refused(rejection)
 }

@@ -858,7 +858,7 @@ async fn token_command(command: TokenCommand) -> anyhow::Result<()> {
             let verified = unverified
                 .verify(&key, &options, clock::now_secs())
                 .map_err(|e| anyhow::anyhow!("token refused: {e}"))?;
-            println!("{}", serde_json::to_string(&verified.claims)?);
+            println!("{}", serde_json::to_string(verified.claims())?);
             Ok(())
         }
     }

@@ -1,6 +1,8 @@
 //! `ApiError`: every way an API call can fail, each with one status and one
 //! stable code. Internal failures are logged here with their cause and reach
-//! the client as a bare `internal_error`.
+//! the client as a bare `internal_error`. Credential refusals are the
+//! decision's own [`Rejection`]s: status, code, message and challenge come
+//! from `shared`, exactly as the edge sends them.
 
 use axum::{
     extract::rejection::{JsonRejection, PathRejection, QueryRejection},
@@ -8,26 +10,20 @@ use axum::{
     response::{IntoResponse, Response},
     Json,
 };
+use shared::decision::Rejection;
 
 /// An API failure.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    /// No usable admin credential.
-    #[error("{message}")]
-    Unauthorized {
-        /// Stable code.
-        code: &'static str,
-        /// Fixed message.
-        message: &'static str,
-    },
+    /// The credential was refused by the decision (`shared::decision`).
+    #[error("{}", .0.message())]
+    Refused(Rejection),
     /// A dependency (KV) is not configured or not answering.
     #[error("{0}")]
     Unavailable(&'static str),
-    /// The caller's client is disabled.
-    #[error("this credential's client is disabled")]
-    ClientDisabled,
-    /// A valid credential without the right to do this.
-    #[error("this credential may not use this endpoint")]
+    /// A valid credential without the right to do this (the decision's
+    /// `insufficient_scope`).
+    #[error("{}", Rejection::InsufficientScope.message())]
     Forbidden,
     /// No such resource.
     #[error("{0} not found")]
@@ -56,24 +52,24 @@ pub enum ApiError {
 }
 
 impl ApiError {
-    /// A 401 with the code the edge would use for the same failure.
-    pub fn unauthorized(code: &'static str) -> Self {
-        let message = match code {
-            "missing_credential" => "An admin key is required.",
-            "malformed_credential" => "The credential is malformed.",
-            "revoked" => "The credential has been revoked.",
-            "expired" => "The credential has expired.",
-            "invalid_token" => "The token is not valid.",
-            _ => "The credential is not valid.",
-        };
-        Self::Unauthorized { code, message }
+    /// The decision's refusal this error is, if it is one.
+    fn rejection(&self) -> Option<Rejection> {
+        match self {
+            Self::Refused(rejection) => Some(*rejection),
+            Self::Forbidden => Some(Rejection::InsufficientScope),
+            _ => None,
+        }
     }
 
     fn status_and_code(&self) -> (StatusCode, &'static str) {
+        let refused = |r: Rejection| {
+            let status =
+                StatusCode::from_u16(r.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            (status, r.code())
+        };
         match self {
-            Self::Unauthorized { code, .. } => (StatusCode::UNAUTHORIZED, code),
-            Self::Forbidden => (StatusCode::FORBIDDEN, "insufficient_scope"),
-            Self::ClientDisabled => (StatusCode::FORBIDDEN, "client_disabled"),
+            Self::Refused(rejection) => refused(*rejection),
+            Self::Forbidden => refused(Rejection::InsufficientScope),
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             Self::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_request"),
@@ -98,11 +94,14 @@ impl IntoResponse for ApiError {
         let body =
             Json(serde_json::json!({ "error": { "code": code, "message": self.to_string() } }));
         let mut response = (status, body).into_response();
-        if status == StatusCode::UNAUTHORIZED {
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                header::HeaderValue::from_static(r#"Bearer realm="keygate""#),
-            );
+        let challenge = self
+            .rejection()
+            .and_then(Rejection::www_authenticate)
+            .and_then(|c| header::HeaderValue::from_str(&c).ok());
+        if let Some(challenge) = challenge {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, challenge);
         }
         response
     }

@@ -15,8 +15,8 @@ pub mod webcrypto;
 use std::cell::RefCell;
 
 use shared::credential::{self, Presented, Source};
+use shared::decision::Credential;
 use shared::jwt::{Unverified, VerifiedToken};
-use shared::key::AccessKey;
 use shared::record::{client_kv_name, jwk_kv_name, static_key_kv_name};
 use wasm_bindgen::{prelude::wasm_bindgen, JsCast, JsValue};
 use worker::{console_log, event, Context, Date, Env, Fetch, Headers, Method, Request, Response};
@@ -126,7 +126,8 @@ async fn handle(req: Request, env: &Env) -> Result<Response, Rejection> {
     } else {
         None
     };
-    let presented = credential::extract(authorization.as_deref(), apikey.as_deref())
+    // workerd's `get` joins repeated fields into one value; `extract` refuses those.
+    let presented = credential::extract(authorization.as_deref().as_slice(), apikey.as_deref())
         .map_err(|e| {
             reject(
                 Rejection::MalformedCredential(e),
@@ -137,14 +138,17 @@ async fn handle(req: Request, env: &Env) -> Result<Response, Rejection> {
         .ok_or(Rejection::MissingCredential)?;
 
     let now_ms = Date::now().as_millis() as f64;
-    let caller = if presented.text.contains('.') && presented.source == Source::Bearer {
-        verify_token(&presented.text, &url, &config, env, now_ms).await?
-    } else {
-        let key = AccessKey::parse(&presented.text)
-            .map_err(|e| reject(Rejection::MalformedCredential(e), "key format", None))?;
-        let record = kv_get(env, &static_key_kv_name(&key.hash()), &config, now_ms).await?;
-        gate::check_static_key(&key, record.as_deref(), (now_ms / 1000.0) as i64)
-            .map_err(|r| reject(r, "static key", Some(key.key_id())))?
+    let credential =
+        Credential::parse(&presented).map_err(|r| reject(r, "credential format", None))?;
+    let caller = match credential {
+        Credential::Token(unverified) => {
+            verify_token(&presented.text, unverified, &url, &config, env, now_ms).await?
+        }
+        Credential::AccessKey(key) => {
+            let record = kv_get(env, &static_key_kv_name(&key.hash()), &config, now_ms).await?;
+            gate::check_static_key(&key, record.as_deref(), (now_ms / 1000.0) as i64)
+                .map_err(|r| reject(r, "static key", Some(key.key_id())))?
+        }
     };
     gate::authorize(&caller, method.as_ref(), url.path)
         .map_err(|r| reject(r, "scope", Some(&caller.key_id)))?;
@@ -162,13 +166,12 @@ async fn handle(req: Request, env: &Env) -> Result<Response, Rejection> {
 /// isolate for a given token), then claims and revocation state every time.
 async fn verify_token(
     text: &str,
+    unverified: Unverified<'_>,
     url: &RequestUrl<'_>,
     config: &EdgeConfig,
     env: &Env,
     now_ms: f64,
 ) -> Result<VerifiedCaller, Rejection> {
-    let unverified = Unverified::parse(text)
-        .map_err(|e| reject(Rejection::InvalidToken(e), "token header", None))?;
     let kid = unverified.kid().to_owned();
     let record = kv_get(env, &jwk_kv_name(&kid), config, now_ms).await?;
     let (record, key) =
@@ -191,26 +194,16 @@ async fn verify_token(
     let verified = match cached {
         Some((_, verified)) => verified,
         None => {
-            let (message, signature) = unverified.signature_input();
-            let signature_valid = if config.webcrypto {
-                match webcrypto::verify_ed25519(&public_key, message, signature, now_ms).await {
-                    Ok(valid) => valid,
-                    Err(e) => {
-                        console_log!(
-                            "keygate: WebCrypto Ed25519 unavailable ({e:?}); using ed25519-compact"
-                        );
-                        key.verify(message, signature).is_ok()
-                    }
-                }
+            let verified = if config.webcrypto {
+                let verifier = webcrypto::WebCrypto::at(now_ms);
+                unverified.verify_with(&verifier, &key, &options, now).await
             } else {
-                key.verify(message, signature).is_ok()
-            };
-            let verified = unverified
-                .verify_with_signature_verdict(signature_valid, &options, now)
-                .map_err(|e| reject(Rejection::InvalidToken(e), "token", Some(&kid)))?;
+                unverified.verify(&key, &options, now)
+            }
+            .map_err(|e| reject(Rejection::InvalidToken(e), "token", Some(&kid)))?;
             // Valid until the token expires (plus skew); re-checked at every use anyway.
             let until = verified
-                .claims
+                .claims()
                 .exp
                 .saturating_add(config.clock_skew)
                 .saturating_mul(1000) as f64;
@@ -222,7 +215,7 @@ async fn verify_token(
         }
     };
     let client = kv_get(env, &client_kv_name(&record.client_id), config, now_ms).await?;
-    gate::check_token_state(&verified, &record, client.as_deref(), &options, now)
+    gate::check_token_state(&verified, record, client.as_deref(), &options, now)
         .map_err(|r| reject(r, "token state", Some(&kid)))
 }
 

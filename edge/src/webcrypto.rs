@@ -8,12 +8,19 @@
 //! public keys, so keys reach it only as `shared::jwk::VerificationKey`, which
 //! refuses them; the equivalence on every Wycheproof vector is tested through
 //! workerd (`tests/tests/webcrypto.rs`). ed25519-compact stays the fallback.
+//!
+//! The verdict never leaves this module as a bare boolean: [`WebCrypto`] is
+//! an [`Ed25519Verifier`], which `shared::jwt::Unverified::verify_with`
+//! calls with exactly the token's signing input, signature and key.
 
 use std::cell::RefCell;
 
 use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
+use shared::jwk::VerificationKey;
+use shared::jwt::Ed25519Verifier;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
+use worker::console_log;
 
 use crate::cache::TtlCache;
 
@@ -41,8 +48,13 @@ async fn call(subtle: &Object, method: &str, args: &[JsValue]) -> Result<JsValue
     JsFuture::from(promise).await
 }
 
-async fn key(subtle: &Object, public_key: &[u8; 32], now_ms: f64) -> Result<JsValue, JsValue> {
-    let name = shared::b64::encode_url(public_key);
+async fn key(
+    subtle: &Object,
+    public_key: &VerificationKey,
+    now_ms: f64,
+) -> Result<JsValue, JsValue> {
+    let public_key = public_key.to_bytes();
+    let name = shared::b64::encode_url(&public_key);
     if let Some(key) = KEYS.with(|k| k.borrow().get(&name, now_ms)) {
         return Ok(key);
     }
@@ -69,12 +81,45 @@ async fn key(subtle: &Object, public_key: &[u8; 32], now_ms: f64) -> Result<JsVa
     Ok(imported)
 }
 
+/// workerd's WebCrypto as the JWT signature verifier; `now_ms` dates the
+/// imported-key cache.
+#[derive(Debug, Clone, Copy)]
+pub struct WebCrypto {
+    now_ms: f64,
+}
+
+impl WebCrypto {
+    /// The verifier for a request handled at `now_ms` (Unix milliseconds).
+    pub fn at(now_ms: f64) -> Self {
+        Self { now_ms }
+    }
+}
+
+impl Ed25519Verifier for WebCrypto {
+    async fn verify_ed25519(
+        &self,
+        key: &VerificationKey,
+        message: &[u8],
+        signature: &[u8; 64],
+    ) -> Option<bool> {
+        match verify(key, message, signature, self.now_ms).await {
+            Ok(valid) => Some(valid),
+            Err(e) => {
+                console_log!(
+                    "keygate: WebCrypto Ed25519 unavailable ({e:?}); using ed25519-compact"
+                );
+                None
+            }
+        }
+    }
+}
+
 /// Whether `signature` is a valid Ed25519 signature of `message` under
 /// `public_key`; `Err` if WebCrypto is unavailable or refuses the inputs.
-pub async fn verify_ed25519(
-    public_key: &[u8; 32],
+async fn verify(
+    public_key: &VerificationKey,
     message: &[u8],
-    signature: &[u8],
+    signature: &[u8; 64],
     now_ms: f64,
 ) -> Result<bool, JsValue> {
     let subtle = subtle()?;
@@ -82,7 +127,7 @@ pub async fn verify_ed25519(
     let args = [
         JsValue::from_str("Ed25519"),
         key,
-        Uint8Array::from(signature).into(),
+        Uint8Array::from(&signature[..]).into(),
         Uint8Array::from(message).into(),
     ];
     Ok(call(&subtle, "verify", &args)

@@ -16,7 +16,7 @@ fuzz_target!(|data: &[u8]| {
     let authorization = (flags & 1 != 0).then_some(header);
     let apikey = (flags & 2 != 0).then_some(query);
 
-    let Ok(Some(presented)) = extract(authorization, apikey) else {
+    let Ok(Some(presented)) = extract(authorization.as_slice(), apikey) else {
         return;
     };
     assert!(presented.text.len() <= MAX_HEADER_LEN);

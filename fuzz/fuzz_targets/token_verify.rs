@@ -22,7 +22,7 @@ fn verify(text: &str) -> Result<VerifiedToken, shared::Error> {
     let token = Unverified::parse(text)?;
     let kid = token.kid().to_owned();
     let verified = token.verify(&fixture.key, &fixture.options, NOW)?;
-    assert_eq!(verified.kid, kid);
+    assert_eq!(verified.kid(), kid);
     Ok(verified)
 }
 
@@ -91,7 +91,7 @@ fn claims_from(data: &[u8]) -> Option<String> {
 /// i128 so that the check itself cannot overflow.
 fn assert_claims_hold(verified: &VerifiedToken) {
     let options = &fixture().options;
-    let c = &verified.claims;
+    let c = verified.claims();
     let (exp, iat, now, skew) = (
         i128::from(c.exp),
         i128::from(c.iat),

@@ -4,7 +4,15 @@
 //! base64(<key>:)` (the key as user name, empty password: what `curl -u key:`
 //! sends), and the `apikey` query parameter when the deployment allows it.
 //! Two *different* credentials in one request are refused: which one would
-//! win is exactly the kind of ambiguity an attacker looks for.
+//! win is exactly the kind of ambiguity an attacker looks for. So are two
+//! `Authorization` fields, even equal ones: callers pass every value the
+//! request carries, and a runtime that joins repeated fields into one value
+//! (workerd's `headers.get` joins them with `", "`) is covered too, because
+//! a comma is never part of a Bearer or Basic credential (both are RFC 9110
+//! `token68`).
+//!
+//! Which form a credential has, an access key or a JWT, is decided here too
+//! ([`Presented::form`]), once for the edge and the control plane.
 
 use crate::{b64, Error};
 
@@ -31,6 +39,30 @@ pub struct Presented {
     pub source: Source,
 }
 
+/// The two forms a credential takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Form {
+    /// A keygate access key, checked by format, then looked up by hash.
+    AccessKey,
+    /// A JWT signed with an access key's Ed25519 key.
+    Token,
+}
+
+impl Presented {
+    /// The one rule for telling a JWT from an access key: a `Bearer`
+    /// credential containing a `.` is a JWT (an access key's alphabet is
+    /// `[A-Za-z0-9_]`, so it never contains one). Anything else is read as
+    /// an access key, so a JWT sent as a Basic user name or in the query is
+    /// refused as a malformed key rather than verified.
+    pub fn form(&self) -> Form {
+        if self.source == Source::Bearer && self.text.contains('.') {
+            Form::Token
+        } else {
+            Form::AccessKey
+        }
+    }
+}
+
 impl core::fmt::Debug for Presented {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Presented")
@@ -40,14 +72,16 @@ impl core::fmt::Debug for Presented {
     }
 }
 
-/// Extracts the credential from the `Authorization` header value and the
-/// `apikey` query parameter (pass `None` when query credentials are disabled).
+/// Extracts the credential from the request's `Authorization` field values
+/// (every one of them, in order: more than one is refused) and the `apikey`
+/// query parameter (pass `None` when query credentials are disabled).
 /// `Ok(None)` means no credential was presented.
-pub fn extract(
-    authorization: Option<&str>,
-    apikey: Option<&str>,
-) -> Result<Option<Presented>, Error> {
-    let from_header = authorization.map(from_authorization).transpose()?;
+pub fn extract(authorization: &[&str], apikey: Option<&str>) -> Result<Option<Presented>, Error> {
+    let from_header = match authorization {
+        [] => None,
+        [value] => Some(from_authorization(value)?),
+        [_, _, ..] => return Err(Error::ConflictingCredentials),
+    };
     let from_query = apikey
         .map(|value| {
             if value.len() > MAX_HEADER_LEN {
@@ -71,6 +105,10 @@ pub fn extract(
 fn from_authorization(value: &str) -> Result<Presented, Error> {
     if value.len() > MAX_HEADER_LEN {
         return Err(Error::HeaderTooLong);
+    }
+    // Repeated fields joined into one value by the runtime.
+    if value.contains(',') {
+        return Err(Error::ConflictingCredentials);
     }
     let (scheme, rest) = value.split_once(' ').ok_or(Error::AuthorizationScheme)?;
     let rest = rest.trim_matches(' ');
@@ -109,26 +147,26 @@ mod tests {
     #[test]
     fn bearer_basic_and_query() {
         assert_eq!(
-            text(extract(Some("Bearer abc"), None)),
+            text(extract(&["Bearer abc"], None)),
             Some(("abc".into(), Source::Bearer))
         );
         assert_eq!(
-            text(extract(Some("bearer  abc"), None)),
+            text(extract(&["bearer  abc"], None)),
             Some(("abc".into(), Source::Bearer))
         );
         let basic = format!("Basic {}", b64::encode_standard(b"abc:"));
         assert_eq!(
-            text(extract(Some(&basic), None)),
+            text(extract(&[basic.as_str()], None)),
             Some(("abc".into(), Source::Basic))
         );
         assert_eq!(
-            text(extract(None, Some("abc"))),
+            text(extract(&[], Some("abc"))),
             Some(("abc".into(), Source::Query))
         );
-        assert_eq!(text(extract(None, None)), None);
+        assert_eq!(text(extract(&[], None)), None);
         // The same credential twice is not a conflict.
         assert_eq!(
-            text(extract(Some("Bearer abc"), Some("abc"))),
+            text(extract(&["Bearer abc"], Some("abc"))),
             Some(("abc".into(), Source::Bearer))
         );
     }
@@ -154,18 +192,63 @@ mod tests {
         ];
         for (authorization, apikey, expected) in cases {
             assert_eq!(
-                extract(authorization, apikey),
+                extract(authorization.as_slice(), apikey),
                 Err(expected),
                 "{authorization:?}"
             );
         }
         let huge = format!("Bearer {}", "a".repeat(MAX_HEADER_LEN));
-        assert_eq!(extract(Some(&huge), None), Err(Error::HeaderTooLong));
+        assert_eq!(extract(&[&huge], None), Err(Error::HeaderTooLong));
+    }
+
+    #[test]
+    fn two_authorization_fields_are_refused_however_they_arrive() {
+        let basic = format!("Basic {}", b64::encode_standard(b"abc:"));
+        let refused: [&[&str]; 5] = [
+            &["Bearer abc", "Bearer abd"],
+            // Equal ones too: one field, one credential.
+            &["Bearer abc", "Bearer abc"],
+            &["Bearer abc", basic.as_str()],
+            &["Bearer abc", ""],
+            &["Bearer a", "Bearer b", "Bearer c"],
+        ];
+        for values in refused {
+            assert_eq!(
+                extract(values, None),
+                Err(Error::ConflictingCredentials),
+                "{values:?}"
+            );
+        }
+        // The same, joined into one value by the runtime (workerd's `get`).
+        for joined in [
+            "Bearer abc, Bearer abd",
+            "Bearer abc, Bearer abc",
+            "Bearer abc,",
+            "Bearer a.b.c, Bearer a.b.c",
+            "Basic YWJjOg==, Basic YWJjOg==",
+        ] {
+            assert_eq!(
+                extract(&[joined], None),
+                Err(Error::ConflictingCredentials),
+                "{joined}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_token_is_a_bearer_credential_with_a_dot() {
+        let form = |values: &[&str], apikey| extract(values, apikey).unwrap().unwrap().form();
+        assert_eq!(form(&["Bearer a.b.c"], None), Form::Token);
+        assert_eq!(form(&["Bearer kg_sk_live_x"], None), Form::AccessKey);
+        // A JWT anywhere else is read as a key (and refused as malformed).
+        let basic = format!("Basic {}", b64::encode_standard(b"a.b.c:"));
+        assert_eq!(form(&[basic.as_str()], None), Form::AccessKey);
+        assert_eq!(form(&[], Some("a.b.c")), Form::AccessKey);
     }
 
     #[test]
     fn debug_redacts() {
-        let presented = extract(Some("Bearer supersecret"), None).unwrap().unwrap();
+        let presented = extract(&["Bearer supersecret"], None).unwrap().unwrap();
         assert!(!format!("{presented:?}").contains("supersecret"));
     }
 }

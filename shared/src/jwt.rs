@@ -11,13 +11,59 @@
 //!    `kid` a keygate key id; the signature exactly 64 bytes.
 //!    This is [`Unverified::parse`]; the caller then looks the key up by
 //!    [`Unverified::kid`] (in KV, asynchronously), and only then
-//! 5. the signature ([`Unverified::verify`]): canonical S, no weak keys;
+//! 5. the signature ([`Unverified::verify`], or [`Unverified::verify_with`]
+//!    an [`Ed25519Verifier`] of the caller's): canonical S, no weak keys;
 //! 6. the claims, only now decoded: `exp` and `iat` required, `nbf` honoured,
 //!    all with the allowed skew; the lifetime `exp - iat` capped; `iat` not in
 //!    the future; `aud` must contain the expected audience; `iss` and `sub`
 //!    must both be the key's client.
 //!
 //! Time is an argument: this module reads no clock.
+//!
+//! # What a [`VerifiedToken`] guarantees, and where that ends
+//!
+//! A [`VerifiedToken`] exists only as the result of steps 1 to 6: its fields
+//! are private and no constructor takes a claimed outcome (there is no
+//! "signature valid: `true`" argument anywhere). Holding one means the
+//! token parsed under the rules above, its claims held at the `now` it was
+//! verified at, and its signature checked out under a [`VerificationKey`]
+//! (so never a weak key), either by ed25519-compact here or by an
+//! [`Ed25519Verifier`] that was handed exactly this token's signing input,
+//! signature and key, and nothing else.
+//!
+//! The limit: the type system cannot prove that an [`Ed25519Verifier`]
+//! implementation computes what it claims. Any crate can implement the
+//! trait, and an implementation that answers `Some(true)` unconditionally
+//! would make forged tokens "verify". The trust therefore sits in the few
+//! reviewed implementations (in this workspace one: the edge's WebCrypto
+//! module, whose agreement with ed25519-compact on every Wycheproof vector
+//! is tested through workerd), and an implementation is a deliberate,
+//! greppable `impl Ed25519Verifier`, never a boolean passed at a call site.
+//!
+//! ```compile_fail
+//! // A verified token cannot be built by hand...
+//! let forged = shared::jwt::VerifiedToken {
+//!     kid: String::new(),
+//!     alg: String::new(),
+//!     claims: shared::jwt::Claims {
+//!         iss: None,
+//!         sub: None,
+//!         aud: Vec::new(),
+//!         exp: 0,
+//!         iat: 0,
+//!         nbf: None,
+//!         jti: None,
+//!     },
+//! };
+//! ```
+//!
+//! ```compile_fail
+//! // ...nor concluded from a verdict the caller makes up.
+//! let token = shared::jwt::Unverified::parse("a.b.c").unwrap();
+//! let _ = token.verify_with_signature_verdict(true, &Default::default(), 0);
+//! ```
+
+use core::future::Future;
 
 use serde_json::Value;
 
@@ -57,15 +103,44 @@ impl Default for VerifyOptions {
     }
 }
 
+/// An Ed25519 signature check done outside this crate: the edge's WebCrypto
+/// (about a fifth of the cost of ed25519-compact compiled to WASM).
+///
+/// [`Unverified::verify_with`] calls it with exactly the token's signing
+/// input and signature and the [`VerificationKey`] the caller found by
+/// `kid`; an implementation must agree with [`VerificationKey::verify`] on
+/// every input (see the module documentation for what that trust means).
+pub trait Ed25519Verifier {
+    /// Whether `signature` is a valid Ed25519 signature of `message` under
+    /// `key`; `None` when this verifier cannot answer (it is unavailable),
+    /// in which case ed25519-compact decides instead: an unavailable
+    /// verifier never turns into an accept, nor into a spurious refusal.
+    fn verify_ed25519(
+        &self,
+        key: &VerificationKey,
+        message: &[u8],
+        signature: &[u8; 64],
+    ) -> impl Future<Output = Option<bool>>;
+}
+
 /// A token whose form and header have been checked, but not its signature.
-/// It exposes only what is needed to find the key, and `verify`.
-#[derive(Debug, Clone)]
+/// It exposes only what is needed to find the key, and the two ways to
+/// verify it ([`Unverified::verify`], [`Unverified::verify_with`]).
+#[derive(Clone)]
 pub struct Unverified<'a> {
     signing_input: &'a str,
     payload: Vec<u8>,
-    signature: Vec<u8>,
+    signature: [u8; 64],
     kid: String,
-    alg: String,
+}
+
+/// The `kid` only: the rest is a bearer credential, never for a log line.
+impl core::fmt::Debug for Unverified<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Unverified")
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<'a> Unverified<'a> {
@@ -101,10 +176,10 @@ impl<'a> Unverified<'a> {
                 _ => {}
             }
         }
-        let alg = match header.get("alg") {
-            Some(Value::String(alg)) if alg == "EdDSA" || alg == "Ed25519" => alg.clone(),
+        match header.get("alg") {
+            Some(Value::String(alg)) if alg == "EdDSA" || alg == "Ed25519" => {}
             _ => return Err(Error::TokenAlgorithm),
-        };
+        }
         match header.get("typ") {
             None => {}
             Some(Value::String(typ)) if typ == "at+jwt" || typ == "JWT" => {}
@@ -114,16 +189,15 @@ impl<'a> Unverified<'a> {
             Some(Value::String(kid)) if is_valid_key_id(kid) => kid.clone(),
             _ => return Err(Error::TokenKeyId),
         };
-        if signature.len() != 64 {
-            return Err(Error::TokenSignatureLength);
-        }
+        let signature: [u8; 64] = signature
+            .try_into()
+            .map_err(|_| Error::TokenSignatureLength)?;
         let signing_input = &token[..token.rfind('.').unwrap_or(0)];
         Ok(Self {
             signing_input,
             payload,
             signature,
             kid,
-            alg,
         })
     }
 
@@ -132,33 +206,41 @@ impl<'a> Unverified<'a> {
         &self.kid
     }
 
-    /// Steps 5 and 6, at time `now` (Unix seconds).
+    /// Steps 5 and 6, at time `now` (Unix seconds), the signature checked
+    /// by ed25519-compact.
     pub fn verify(
         self,
         key: &VerificationKey,
         options: &VerifyOptions,
         now: i64,
     ) -> Result<VerifiedToken, Error> {
-        // The length was checked by `parse`: the only failure left is a bad signature.
         let signature_valid = key
             .verify(self.signing_input.as_bytes(), &self.signature)
             .is_ok();
-        self.verify_with_signature_verdict(signature_valid, options, now)
+        self.conclude(signature_valid, options, now)
     }
 
-    /// The exact bytes the signature covers and the 64-byte signature, for an
-    /// Ed25519 verifier outside this crate (WebCrypto, at the edge).
-    pub fn signature_input(&self) -> (&[u8], &[u8]) {
-        (self.signing_input.as_bytes(), &self.signature)
+    /// Steps 5 and 6 with the signature checked by `verifier` (falling back
+    /// to ed25519-compact when it cannot answer); the claims are checked
+    /// exactly as in [`Unverified::verify`].
+    pub async fn verify_with<V: Ed25519Verifier>(
+        self,
+        verifier: &V,
+        key: &VerificationKey,
+        options: &VerifyOptions,
+        now: i64,
+    ) -> Result<VerifiedToken, Error> {
+        let message = self.signing_input.as_bytes();
+        let signature_valid = match verifier.verify_ed25519(key, message, &self.signature).await {
+            Some(valid) => valid,
+            None => key.verify(message, &self.signature).is_ok(),
+        };
+        self.conclude(signature_valid, options, now)
     }
 
-    /// Steps 5 and 6 when the signature was checked by an external verifier
-    /// against a [`VerificationKey`] (so weak keys were already refused):
-    /// `false` is `TokenSignature`; the claims are checked exactly as in
-    /// [`Unverified::verify`]. The external verifier must agree with
-    /// [`VerificationKey::verify`] on every input; the edge's tests prove
-    /// that for WebCrypto on the Wycheproof vectors.
-    pub fn verify_with_signature_verdict(
+    /// The end of both paths. Private: the verdict always comes from one of
+    /// the checks above, never from a caller.
+    fn conclude(
         self,
         signature_valid: bool,
         options: &VerifyOptions,
@@ -171,7 +253,6 @@ impl<'a> Unverified<'a> {
         claims.check(options, now)?;
         Ok(VerifiedToken {
             kid: self.kid,
-            alg: self.alg,
             claims,
         })
     }
@@ -268,18 +349,26 @@ impl Claims {
     }
 }
 
-/// A token whose signature verified and whose claims passed every check.
+/// A token whose signature verified and whose claims passed every check
+/// (at the `now` it was verified at). Only verification makes one: the
+/// fields are private (see the module documentation).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifiedToken {
-    /// The key that signed it.
-    pub kid: String,
-    /// `EdDSA` or `Ed25519`.
-    pub alg: String,
-    /// Its claims.
-    pub claims: Claims,
+    kid: String,
+    claims: Claims,
 }
 
 impl VerifiedToken {
+    /// The key that signed it.
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    /// Its claims.
+    pub fn claims(&self) -> &Claims {
+        &self.claims
+    }
+
     /// Re-checks the claims at a later `now` (a cached token is verified
     /// once, but its time window and audience apply at every use).
     pub fn recheck(&self, options: &VerifyOptions, now: i64) -> Result<(), Error> {

@@ -24,6 +24,7 @@
 pub mod b64;
 pub mod base62;
 pub mod credential;
+pub mod decision;
 pub mod error;
 pub mod hex;
 mod json;

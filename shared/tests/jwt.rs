@@ -69,8 +69,8 @@ fn with_times(iat: i64, exp: i64) -> String {
 #[test]
 fn valid_token_verifies_with_both_alg_names_and_typs() {
     let verified = verify(&sign(&header(), &claims())).unwrap();
-    assert_eq!(verified.kid, KID);
-    assert_eq!(verified.claims.sub.as_deref(), Some(CLIENT));
+    assert_eq!(verified.kid(), KID);
+    assert_eq!(verified.claims().sub.as_deref(), Some(CLIENT));
     for h in [
         format!(r#"{{"alg":"Ed25519","kid":"{KID}"}}"#),
         format!(r#"{{"alg":"EdDSA","typ":"JWT","kid":"{KID}"}}"#),

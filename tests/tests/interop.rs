@@ -107,7 +107,7 @@ fn shared_verifies_tokens_jose_signs_with_the_private_jwk() {
     let verified = unverified
         .verify(&key, &options, now())
         .expect("shared accepts jose's token");
-    assert_eq!(verified.claims.iss.as_deref(), Some(CLIENT));
+    assert_eq!(verified.claims().iss.as_deref(), Some(CLIENT));
     // The same token under another client's expectations is refused.
     let other = VerifyOptions {
         client_id: Some("cl_other".to_owned()),
