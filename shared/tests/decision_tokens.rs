@@ -106,7 +106,7 @@ fn refusals() {
     );
     // The client revoked every token issued before 1_050 (and, by the
     // same-second and skew rule, up to 1_050 + 1 + SKEW).
-    let revoking = client(r#"{"v":1,"client_id":"cl_1","revoked_before":1050}"#);
+    let revoking = client(r#"{"v":1,"client_id":"cl_1","revoked_before":1050,"disabled":false}"#);
     assert_eq!(
         decide(&record(), Some(&revoking), &token(1_000, 1_300), 1_100).err(),
         Some(Rejection::Revoked)
@@ -118,7 +118,7 @@ fn refusals() {
         Some(Rejection::Revoked)
     );
     assert!(decide(&record(), Some(&revoking), &token(1_120, 1_300), 1_130).is_ok());
-    let disabled = client(r#"{"v":1,"client_id":"cl_1","disabled":true}"#);
+    let disabled = client(r#"{"v":1,"client_id":"cl_1","revoked_before":null,"disabled":true}"#);
     assert_eq!(
         decide(&record(), Some(&disabled), &token(1_060, 1_300), 1_100).err(),
         Some(Rejection::Revoked)
@@ -157,7 +157,7 @@ fn decide_with_records_at_hand_agrees_with_the_steps() {
         max_lifetime: 3600,
         skew: SKEW,
     };
-    let revoking = client(r#"{"v":1,"client_id":"cl_1","revoked_before":1050}"#);
+    let revoking = client(r#"{"v":1,"client_id":"cl_1","revoked_before":1050,"disabled":false}"#);
     let mut revoked = record();
     revoked.revoked_at = Some(1);
     let cases = [
@@ -188,7 +188,9 @@ fn decide_with_records_at_hand_agrees_with_the_steps() {
     let records = Records {
         static_key: None,
         signing_key: Some(record()),
-        client: Some(client(r#"{"v":1,"client_id":"cl_other"}"#)),
+        client: Some(client(
+            r#"{"v":1,"client_id":"cl_other","revoked_before":null,"disabled":false}"#,
+        )),
     };
     let credential = Credential::parse(&presented).unwrap();
     assert_eq!(
@@ -202,7 +204,7 @@ fn decide_with_records_at_hand_agrees_with_the_steps() {
 #[test]
 fn revoke_tokens_refuses_tokens_from_the_same_second_and_within_the_skew() {
     // Revocation at 1_050.4 s: stored as 1_050.
-    let revoking = client(r#"{"v":1,"client_id":"cl_1","revoked_before":1050}"#);
+    let revoking = client(r#"{"v":1,"client_id":"cl_1","revoked_before":1050,"disabled":false}"#);
     for skew in [0, 1, SKEW] {
         // Minted at 1_050.1 by an exact clock: same second as the revocation.
         let same_second = token(1_050, 1_300);

@@ -6,9 +6,9 @@
 //! and a wrong signature is refused by either of the edge's verifiers
 //! (defect 3).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use keygate_tests::{Options, Stack};
+use keygate_tests::{eventually, Options, Stack};
 use reqwest::StatusCode;
 use serde_json::Value;
 use shared::jwt::{mint, MintClaims};
@@ -43,14 +43,6 @@ async fn get(url: &str, authorizations: &[&str]) -> (StatusCode, String) {
         .unwrap_or("<none>")
         .to_owned();
     (status, code)
-}
-
-async fn eventually(what: &str, mut probe: impl AsyncFnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while !probe().await {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 fn refused(code: &str) -> (StatusCode, String) {
