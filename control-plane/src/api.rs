@@ -99,8 +99,27 @@ pub fn app(state: AppState) -> Router {
             state.clone(),
             crate::metrics::track,
         ))
+        .layer(axum::middleware::from_fn(refuse_declared_oversize))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// Refuses a body whose declared `Content-Length` exceeds the limit before
+/// any of it is read (and before authentication): otherwise the caller keeps
+/// the connection busy until the limit's worth of bytes has arrived.
+async fn refuse_declared_oversize(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let declared = request
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.trim().parse::<u64>().ok());
+    if declared.is_some_and(|length| length > MAX_BODY_BYTES as u64) {
+        return ApiError::TooLarge.into_response();
+    }
+    next.run(request).await
 }
 
 /// `Json` whose rejections use our error format.
@@ -459,7 +478,7 @@ impl From<KeyRow> for KeyView {
             id: k.key_id,
             client_id: k.client_id,
             env: k.env,
-            key_type: k.key_type,
+            key_type: k.key_type.as_str().to_owned(),
             name: k.name,
             expires_at: k.expires_at,
             created_at: k.created_at,
@@ -790,7 +809,7 @@ async fn self_regenerate(
     holder: KeyHolder,
     AppPath(env): AppPath<String>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    if holder.key.key_type != KeyType::Secret.as_str() || holder.key.is_admin() {
+    if holder.key.key_type != KeyType::Secret || holder.key.is_admin() {
         return Err(ApiError::Forbidden);
     }
     let client_id = holder.key.client_id.clone();

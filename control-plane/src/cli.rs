@@ -18,14 +18,9 @@ use shared::{
 };
 
 use crate::{
-    api::{app, AppState},
     clock,
     config::{parse_duration_secs, DbArgs, KeyPolicy, ServeConfig},
-    db,
-    kv::CloudflareKv,
-    mint,
-    publisher::Publisher,
-    store,
+    db, mint, store,
 };
 
 /// keygate: API keys and access keys, verified at the edge.
@@ -332,7 +327,7 @@ pub fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let json = cli.json;
     match cli.command {
-        Command::Serve(config) => serve(*config).await,
+        Command::Serve(config) => crate::serve::run(*config).await,
         Command::Migrate(args) => {
             db::connect(&args.database_url).await?;
             println!("migrations applied");
@@ -392,80 +387,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
-    }
-}
-
-async fn serve(config: ServeConfig) -> anyhow::Result<()> {
-    init_tracing();
-    let db = db::connect(&config.db.database_url).await?;
-    let mut state = AppState::new(db.clone(), config.keys.clone());
-    state.kv = CloudflareKv::from_args(&config.kv);
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let publisher = match CloudflareKv::from_args(&config.kv) {
-        Some(kv) => {
-            tracing::info!(base_url = %config.kv.cf_api_base_url, "publishing to Workers KV");
-            let publisher = Publisher::new(db, kv, state.publish_wake.clone());
-            let mut stop = stop_rx.clone();
-            Some(tokio::spawn(publisher.run(async move {
-                let _ = stop.wait_for(|stop| *stop).await;
-            })))
-        }
-        None => {
-            tracing::warn!(
-                "CF_ACCOUNT_ID, CF_KV_NAMESPACE_ID or CF_API_TOKEN not set: changes stay in the outbox until a publisher runs"
-            );
-            None
-        }
-    };
-    let listener = tokio::net::TcpListener::bind(config.bind)
-        .await
-        .with_context(|| format!("cannot listen on {}", config.bind))?;
-    tracing::info!(addr = %listener.local_addr()?, "control plane listening");
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
-    let _ = stop_tx.send(true);
-    if let Some(publisher) = publisher {
-        let _ = publisher.await;
-    }
-    tracing::info!("stopped");
-    Ok(())
-}
-
-/// Structured logs on stderr: human-readable by default, one JSON object per
-/// line with `KEYGATE_LOG_FORMAT=json` (for log shippers). Levels and targets
-/// come from `RUST_LOG`.
-fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| "control_plane=info,tower_http=info".into());
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    if std::env::var("KEYGATE_LOG_FORMAT").is_ok_and(|f| f == "json") {
-        builder.json().init();
-    } else {
-        builder.init();
-    }
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = terminate => {}
     }
 }
 

@@ -50,6 +50,9 @@ pub enum ApiError {
     /// The body is larger than the API accepts.
     #[error("the request body is too large")]
     TooLarge,
+    /// The request (its body included) took longer than the request timeout.
+    #[error("the request took too long")]
+    Timeout,
     /// A database failure: logged, never shown.
     #[error("internal error")]
     Database(#[from] sqlx::Error),
@@ -80,6 +83,7 @@ impl ApiError {
             Self::BadJson(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             Self::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            Self::Timeout => (StatusCode::REQUEST_TIMEOUT, "request_timeout"),
             Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             Self::UnsupportedMediaType => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")

@@ -24,6 +24,7 @@ pub mod metrics;
 pub mod mint;
 pub mod openapi;
 pub mod publisher;
+pub mod serve;
 pub mod store;
 pub mod sync;
 

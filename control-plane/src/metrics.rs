@@ -15,7 +15,7 @@ use std::{
 
 use axum::{
     extract::{MatchedPath, Request, State},
-    http::{header, StatusCode},
+    http::{header, Method, StatusCode},
     middleware::Next,
     response::{IntoResponse, Response},
 };
@@ -25,7 +25,9 @@ use crate::{api::AppState, clock, store};
 /// In-process counters.
 #[derive(Debug, Default)]
 pub struct Metrics {
-    requests: Mutex<BTreeMap<(String, String, u16), u64>>,
+    /// Keyed by labels from bounded sets only (route template, known method
+    /// or `other`, status), so no request can add an unbounded label value.
+    requests: Mutex<BTreeMap<(String, &'static str, u16), u64>>,
     keys_minted: AtomicU64,
 }
 
@@ -35,10 +37,29 @@ impl Metrics {
         self.keys_minted.fetch_add(count, Ordering::Relaxed);
     }
 
-    fn request(&self, route: String, method: String, status: u16) {
+    fn request(&self, route: String, method: &'static str, status: u16) {
         if let Ok(mut requests) = self.requests.lock() {
             *requests.entry((route, method, status)).or_default() += 1;
         }
+    }
+}
+
+/// The method as a metric label: the standard methods by name, anything
+/// else (extension methods are any token, of any length) as `other`, so a
+/// client cannot grow the label set (a label per made-up method once let
+/// anyone add megabytes to `/metrics` without a credential).
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        Method::TRACE => "TRACE",
+        Method::CONNECT => "CONNECT",
+        _ => "other",
     }
 }
 
@@ -49,7 +70,7 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let method = request.method().as_str().to_owned();
+    let method = method_label(request.method());
     let response = next.run(request).await;
     state
         .metrics

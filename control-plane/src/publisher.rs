@@ -12,7 +12,7 @@ use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
 use shared::{
     jwk::PublicJwk,
-    key::{KeyHash, KeyType},
+    key::KeyHash,
     record::{
         client_kv_name, jwk_kv_name, static_key_kv_name, ClientRecord, JwkRecord, StaticKeyRecord,
         RECORD_VERSION,
@@ -80,32 +80,48 @@ impl Publisher {
             return Ok(0);
         }
         // An entry names a key, or (`cl_…`) a client's own record.
-        let mut names: Vec<&str> = due.iter().map(|e| e.key_id.as_str()).collect();
+        let mut names: Vec<String> = due.iter().map(|e| e.key_id.clone()).collect();
         names.sort_unstable();
         names.dedup();
-        let (client_ids, key_ids): (Vec<&str>, Vec<&str>) =
-            names.into_iter().partition(|n| n.starts_with("cl_"));
-        let rows: BTreeMap<String, KeyRow> = store::keys_by_id(&self.db.pool, &key_ids)
-            .await?
+        let (client_ids, key_ids): (Vec<&str>, Vec<&str>) = names
+            .iter()
+            .map(String::as_str)
+            .partition(|n| n.starts_with("cl_"));
+        let (rows, undecodable) = store::keys_by_id(&self.db.pool, &key_ids).await?;
+        let rows: BTreeMap<String, KeyRow> = rows
             .into_iter()
             .map(|row| (row.key_id.clone(), row))
             .collect();
+        // Entries of rows that do not decode wait (with backoff) for a repair,
+        // and say so in the publish status; the rest of the batch goes on.
+        let (due, unreadable): (Vec<_>, Vec<_>) = due
+            .into_iter()
+            .partition(|e| !undecodable.contains(&e.key_id));
+        if !unreadable.is_empty() {
+            let schedule = retry_schedule(&unreadable, now_ms, None);
+            let error = "a key row does not decode (corrupted column); see the logs";
+            store::fail_outbox(&self.db.pool, &schedule, error, now_ms).await?;
+            if due.is_empty() {
+                return Ok(0);
+            }
+        }
         let clients = store::clients_by_id(&self.db.pool, &client_ids).await?;
         // Key records carry their client's disabled state, so the edge needs
-        // no second read for a static key.
+        // no second read for a static key. A client that cannot be read counts
+        // as disabled: its absence must not enable its keys.
         let mut owners: Vec<&str> = rows.values().map(|r| r.client_id.as_str()).collect();
         owners.sort_unstable();
         owners.dedup();
-        let disabled: Vec<String> = store::clients_by_id(&self.db.pool, &owners)
+        let enabled: Vec<String> = store::clients_by_id(&self.db.pool, &owners)
             .await?
             .into_iter()
-            .filter(|c| c.disabled_at.is_some())
+            .filter(|c| c.disabled_at.is_none())
             .map(|c| c.client_id)
             .collect();
         let now_secs = now_ms / 1000;
         let pairs: Vec<KvPair> = rows
             .values()
-            .flat_map(|row| kv_pairs(row, disabled.contains(&row.client_id), now_secs))
+            .flat_map(|row| kv_pairs(row, !enabled.contains(&row.client_id), now_secs))
             .chain(clients.iter().map(client_pair))
             .collect();
 
@@ -124,15 +140,7 @@ impl Publisher {
             }
             Err(e) => {
                 let retry_after_ms = e.retry_after().map(|d| d.as_millis() as i64);
-                let schedule: Vec<(i64, i64)> = due
-                    .iter()
-                    .map(|entry| {
-                        (
-                            entry.outbox_id,
-                            now_ms + backoff_ms(entry.attempts, retry_after_ms),
-                        )
-                    })
-                    .collect();
+                let schedule = retry_schedule(&due, now_ms, retry_after_ms);
                 store::fail_outbox(&self.db.pool, &schedule, &e.to_string(), now_ms).await?;
                 Err(e.into())
             }
@@ -147,10 +155,7 @@ pub(crate) fn kv_pairs(row: &KeyRow, client_disabled: bool, now_secs: i64) -> Ve
     if row.is_admin() {
         return Vec::new();
     }
-    let (Some(hash), Some(key_type)) = (
-        KeyHash::from_hex(&row.key_hash),
-        KeyType::from_name(&row.key_type),
-    ) else {
+    let Some(hash) = KeyHash::from_hex(&row.key_hash) else {
         tracing::error!(key_id = %row.key_id, "unpublishable key row");
         return Vec::new();
     };
@@ -164,8 +169,8 @@ pub(crate) fn kv_pairs(row: &KeyRow, client_disabled: bool, now_secs: i64) -> Ve
             client_id: row.client_id.clone(),
             key_id: row.key_id.clone(),
             env: row.env.clone(),
-            key_type,
-            scopes: row.scope_list(),
+            key_type: row.key_type,
+            scopes: row.scopes.clone(),
             expires_at: row.expires_at,
             revoked_at: row.revoked_at,
             client_disabled,
@@ -187,7 +192,7 @@ pub(crate) fn kv_pairs(row: &KeyRow, client_disabled: bool, now_secs: i64) -> Ve
                 client_id: row.client_id.clone(),
                 env: row.env.clone(),
                 jwk,
-                scopes: row.scope_list(),
+                scopes: row.scopes.clone(),
                 expires_at: row.expires_at,
                 revoked_at: row.revoked_at,
                 client_disabled,
@@ -218,6 +223,23 @@ pub(crate) fn client_pair(client: &Client) -> KvPair {
     }
 }
 
+/// When each failed entry is tried again.
+fn retry_schedule(
+    entries: &[store::OutboxEntry],
+    now_ms: i64,
+    retry_after_ms: Option<i64>,
+) -> Vec<(i64, i64)> {
+    entries
+        .iter()
+        .map(|entry| {
+            (
+                entry.outbox_id,
+                now_ms + backoff_ms(entry.attempts, retry_after_ms),
+            )
+        })
+        .collect()
+}
+
 /// Exponential backoff from 500 ms to 5 minutes, with ±25% jitter so that
 /// many replicas do not retry in lockstep; never sooner than `Retry-After`.
 fn backoff_ms(attempts: i64, retry_after_ms: Option<i64>) -> i64 {
@@ -232,6 +254,8 @@ fn backoff_ms(attempts: i64, retry_after_ms: Option<i64>) -> i64 {
 
 #[cfg(test)]
 mod tests {
+    use shared::key::KeyType;
+
     use super::*;
 
     #[test]
@@ -252,9 +276,9 @@ mod tests {
             key_id: "k".to_owned(),
             client_id: client_id.to_owned(),
             env: "live".to_owned(),
-            key_type: "secret".to_owned(),
+            key_type: KeyType::Secret,
             name: None,
-            scopes: scopes.to_owned(),
+            scopes: serde_json::from_str(scopes).unwrap(),
             key_hash: KeyHash::of("x").to_string(),
             expires_at: Some(1_000),
             created_at: 0,

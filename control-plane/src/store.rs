@@ -7,7 +7,8 @@
 //! sends is exactly what the database committed.
 
 use serde::Serialize;
-use sqlx::{any::AnyRow, Any, AnyPool, FromRow, Transaction};
+use shared::key::KeyType;
+use sqlx::{any::AnyRow, Any, AnyPool, FromRow, Row as _, Transaction};
 
 /// The reserved client that owns admin keys.
 pub const ADMIN_CLIENT_ID: &str = "cl_admin";
@@ -36,7 +37,11 @@ pub struct Client {
 }
 
 /// A key as stored: never the key itself, only its hash.
-#[derive(Debug, Clone, FromRow)]
+///
+/// Decoding a row checks every column whose corruption would widen access
+/// (scopes, key type, environment): a row that does not decode is an error
+/// (the caller refuses or fails), never a key without restrictions.
+#[derive(Debug, Clone)]
 pub struct KeyRow {
     /// Public key id.
     pub key_id: String,
@@ -44,12 +49,13 @@ pub struct KeyRow {
     pub client_id: String,
     /// Environment.
     pub env: String,
-    /// `secret` or `publishable`.
-    pub key_type: String,
+    /// Secret or publishable.
+    pub key_type: KeyType,
     /// Optional label.
     pub name: Option<String>,
-    /// JSON array of scopes, as text.
-    pub scopes: String,
+    /// The scopes (stored as a JSON array); empty means unrestricted, so a
+    /// column that does not decode fails the row instead of reading as empty.
+    pub scopes: Vec<String>,
     /// Hex SHA-256 of the key.
     pub key_hash: String,
     /// Unix seconds.
@@ -67,16 +73,62 @@ pub struct KeyRow {
 }
 
 impl KeyRow {
-    /// The scopes as a list (a malformed column reads as no scopes, which
-    /// the edge treats as... nothing: the column is only ever written by us).
+    /// The scopes as a list.
     pub fn scope_list(&self) -> Vec<String> {
-        serde_json::from_str(&self.scopes).unwrap_or_default()
+        self.scopes.clone()
     }
 
     /// Whether this is an admin key of the control plane.
     pub fn is_admin(&self) -> bool {
-        self.client_id == ADMIN_CLIENT_ID
-            && self.scope_list().iter().any(|s| s == shared::scope::ADMIN)
+        self.client_id == ADMIN_CLIENT_ID && self.scopes.iter().any(|s| s == shared::scope::ADMIN)
+    }
+}
+
+impl<'r> FromRow<'r, AnyRow> for KeyRow {
+    fn from_row(row: &'r AnyRow) -> sqlx::Result<Self> {
+        let key_type: String = row.try_get("key_type")?;
+        let key_type =
+            KeyType::from_name(&key_type).ok_or_else(|| corrupt("key_type", "unknown key type"))?;
+        let env: String = row.try_get("env")?;
+        if !shared::key::is_valid_environment(&env) {
+            return Err(corrupt("env", "not an environment name"));
+        }
+        let scopes: String = row.try_get("scopes")?;
+        let scopes = decode_scopes(&scopes)
+            .ok_or_else(|| corrupt("scopes", "not a JSON array of valid scopes"))?;
+        Ok(Self {
+            key_id: row.try_get("key_id")?,
+            client_id: row.try_get("client_id")?,
+            env,
+            key_type,
+            name: row.try_get("name")?,
+            scopes,
+            key_hash: row.try_get("key_hash")?,
+            expires_at: row.try_get("expires_at")?,
+            created_at: row.try_get("created_at")?,
+            revoked_at: row.try_get("revoked_at")?,
+            rev: row.try_get("rev")?,
+            published_rev: row.try_get("published_rev")?,
+            public_jwk: row.try_get("public_jwk")?,
+        })
+    }
+}
+
+/// A stored scope list: a JSON array of scopes that each parse (or the
+/// reserved admin scope). Anything else is `None`, never an empty list.
+fn decode_scopes(text: &str) -> Option<Vec<String>> {
+    let scopes: Vec<String> = serde_json::from_str(text).ok()?;
+    scopes
+        .iter()
+        .all(|s| s == shared::scope::ADMIN || shared::scope::Scope::parse(s).is_ok())
+        .then_some(scopes)
+}
+
+/// The error for a column that holds what we never write.
+fn corrupt(column: &str, reason: &'static str) -> sqlx::Error {
+    sqlx::Error::ColumnDecode {
+        index: column.to_owned(),
+        source: reason.into(),
     }
 }
 
@@ -723,20 +775,36 @@ pub async fn claim_outbox(
     Ok(entries)
 }
 
-/// The current rows of the given keys.
-pub async fn keys_by_id(pool: &AnyPool, key_ids: &[&str]) -> sqlx::Result<Vec<KeyRow>> {
+/// The current rows of the given keys, and the ids of the rows that do not
+/// decode (a corrupted column): those must not be published, and one of them
+/// must not hold back the others.
+pub async fn keys_by_id(
+    pool: &AnyPool,
+    key_ids: &[&str],
+) -> sqlx::Result<(Vec<KeyRow>, Vec<String>)> {
     if key_ids.is_empty() {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), Vec::new()));
     }
     let sql = format!(
         "select {KEY_COLUMNS} from api_key where key_id in ({})",
         placeholders(1, key_ids.len())
     );
-    let mut query = sqlx::query_as::<_, KeyRow>(&sql);
+    let mut query = sqlx::query(&sql);
     for id in key_ids {
         query = query.bind(*id);
     }
-    query.fetch_all(pool).await
+    let (mut rows, mut undecodable) = (Vec::new(), Vec::new());
+    for row in query.fetch_all(pool).await? {
+        match KeyRow::from_row(&row) {
+            Ok(key) => rows.push(key),
+            Err(e) => {
+                let key_id: String = row.try_get("key_id")?;
+                tracing::error!(%key_id, error = %e, "key row does not decode: not published");
+                undecodable.push(key_id);
+            }
+        }
+    }
+    Ok((rows, undecodable))
 }
 
 /// Every key that belongs in KV (all but admin keys), for a re-sync.
@@ -862,7 +930,6 @@ pub async fn publish_status(pool: &AnyPool) -> sqlx::Result<PublishStatus> {
         ..PublishStatus::default()
     };
     if let Some(row) = state {
-        use sqlx::Row;
         status.last_success_ms = row.try_get(0)?;
         status.last_error = row.try_get(1)?;
         status.last_error_ms = row.try_get(2)?;

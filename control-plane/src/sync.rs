@@ -40,16 +40,17 @@ pub struct SyncReport {
 pub async fn resync(db: &Db, kv: &CloudflareKv, dry_run: bool) -> anyhow::Result<SyncReport> {
     let now_secs = clock::now_secs();
     let clients = store::all_clients(&db.pool).await?;
-    let disabled: BTreeSet<&str> = clients
+    // A key whose client cannot be read is published as disabled.
+    let enabled: BTreeSet<&str> = clients
         .iter()
-        .filter(|c| c.disabled_at.is_some())
+        .filter(|c| c.disabled_at.is_none())
         .map(|c| c.client_id.as_str())
         .collect();
     let keys = store::all_published_keys(&db.pool).await?;
     let mut expected: BTreeMap<String, KvPair> = BTreeMap::new();
     let mut left_to_expire: BTreeSet<String> = BTreeSet::new();
     for row in &keys {
-        let pairs = kv_pairs(row, disabled.contains(row.client_id.as_str()), now_secs);
+        let pairs = kv_pairs(row, !enabled.contains(row.client_id.as_str()), now_secs);
         let long_expired = row.expires_at.is_some_and(|at| at + 86_400 < now_secs);
         for pair in pairs {
             if long_expired {

@@ -651,7 +651,7 @@ async fn deleting_a_client_revokes_and_enqueues_its_keys() {
         );
 
         let id_refs: Vec<&str> = ids.iter().map(String::as_str).collect();
-        let rows = store::keys_by_id(&backend.db.pool, &id_refs)
+        let (rows, _) = store::keys_by_id(&backend.db.pool, &id_refs)
             .await
             .expect("reading keys");
         assert_eq!(rows.len(), 3, "[{ctx}]");

@@ -6,11 +6,10 @@ mod support;
 
 use std::{
     collections::BTreeMap,
-    sync::{Arc, Mutex},
+    sync::Arc,
     time::{Duration, Instant},
 };
 
-use axum::{routing::put, Json, Router};
 use control_plane::{
     clock,
     db::Backend,
@@ -20,36 +19,7 @@ use control_plane::{
     store,
 };
 use shared::key::KeyType;
-use support::backends;
-
-type Writes = Arc<Mutex<Vec<(String, i64)>>>;
-
-/// A KV bulk-write endpoint that records (key, rev) in arrival order, slowly
-/// enough that two publishers overlap.
-async fn fake_kv(writes: Writes) -> String {
-    let app = Router::new().route(
-        "/client/v4/accounts/acc/storage/kv/namespaces/ns/bulk",
-        put(move |Json(pairs): Json<Vec<serde_json::Value>>| {
-            let writes = writes.clone();
-            async move {
-                tokio::time::sleep(Duration::from_millis(5)).await;
-                let mut log = writes.lock().unwrap();
-                for pair in &pairs {
-                    let rev = pair["metadata"]["rev"].as_i64().unwrap_or(-1);
-                    log.push((pair["key"].as_str().unwrap_or_default().to_owned(), rev));
-                }
-                Json(
-                    serde_json::json!({ "success": true, "errors": [], "messages": [],
-                    "result": { "successful_key_count": pairs.len(), "unsuccessful_keys": [] } }),
-                )
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/client/v4", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    url
-}
+use support::{backends, fake_kv, Writes};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn replicas_drain_one_outbox_in_order() {
@@ -136,7 +106,7 @@ async fn replicas_drain_one_outbox_in_order() {
         );
         let log = writes.lock().unwrap().clone();
         let mut last: BTreeMap<String, i64> = BTreeMap::new();
-        for (name, rev) in &log {
+        for (name, rev, _) in &log {
             let previous = last.insert(name.clone(), *rev).unwrap_or(0);
             assert!(
                 *rev >= previous,
@@ -165,6 +135,7 @@ async fn replicas_drain_one_outbox_in_order() {
         )
         .await
         .unwrap()
+        .0
         {
             assert_eq!(
                 row.published_rev, row.rev,
