@@ -11,7 +11,7 @@ use shared::{
     key::AccessKey,
 };
 
-use crate::{api::AppState, clock, error::ApiError, store};
+use crate::{clock, error::ApiError, state::AppState, store};
 
 /// Proof that the request carries a valid, unrevoked, unexpired admin key.
 #[derive(Debug, Clone)]

@@ -53,9 +53,22 @@ pub enum ApiError {
     /// The request (its body included) took longer than the request timeout.
     #[error("the request took too long")]
     Timeout,
-    /// A database failure: logged, never shown.
+    /// Our own failure (database, JSON, …): logged with its cause, shown
+    /// only as `internal_error`.
     #[error("internal error")]
-    Database(#[from] sqlx::Error),
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(error: sqlx::Error) -> Self {
+        Self::Internal(anyhow::Error::new(error).context("database"))
+    }
+}
+
+impl From<serde_json::Error> for ApiError {
+    fn from(error: serde_json::Error) -> Self {
+        Self::Internal(anyhow::Error::new(error).context("JSON"))
+    }
 }
 
 impl ApiError {
@@ -88,7 +101,7 @@ impl ApiError {
             Self::UnsupportedMediaType => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
             }
-            Self::Database(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
+            Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
         }
     }
 }
@@ -96,8 +109,8 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
-        if let Self::Database(cause) = &self {
-            tracing::error!(error = %cause, "database error");
+        if let Self::Internal(cause) = &self {
+            tracing::error!(error = format!("{cause:#}"), "internal error");
         }
         let body =
             Json(serde_json::json!({ "error": { "code": code, "message": self.to_string() } }));

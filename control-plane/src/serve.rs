@@ -9,7 +9,7 @@
 //! that takes longer than the request timeout (a body trickled in, say) gets
 //! 408. Without these a stranger could hold connections open forever.
 
-use std::{future::Future, time::Duration};
+use std::{future::Future, sync::Arc, time::Duration};
 
 use anyhow::Context as _;
 use axum::{
@@ -26,12 +26,13 @@ use hyper_util::{
 use tokio::net::TcpListener;
 
 use crate::{
-    api::{app, AppState},
     config::{ServeConfig, ServeLimits},
     db,
     error::ApiError,
-    kv::CloudflareKv,
+    http::app,
+    kv::{CloudflareKv, Kv},
     publisher::Publisher,
+    state::AppState,
 };
 
 /// The largest request head (request line and headers) a client may send.
@@ -44,12 +45,13 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
     init_tracing();
     let db = db::connect(&config.db.database_url).await?;
     let mut state = AppState::new(db.clone(), config.keys.clone());
-    state.kv = CloudflareKv::from_args(&config.kv);
+    let kv = CloudflareKv::from_args(&config.kv).map(|kv| Arc::new(kv) as Arc<dyn Kv>);
+    state.kv.clone_from(&kv);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let publisher = match CloudflareKv::from_args(&config.kv) {
+    let publisher = match kv {
         Some(kv) => {
             tracing::info!(base_url = %config.kv.cf_api_base_url, "publishing to Workers KV");
-            let publisher = Publisher::new(db, kv, state.publish_wake.clone());
+            let publisher = Publisher::shared(db, kv, state.publish_wake.clone());
             let mut stop = stop_rx.clone();
             Some(tokio::spawn(publisher.run(async move {
                 let _ = stop.wait_for(|stop| *stop).await;

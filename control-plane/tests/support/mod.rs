@@ -415,37 +415,10 @@ pub fn assert_error(reply: &Reply, status: StatusCode, code: &str, context: &str
     );
 }
 
-/// What a fake KV namespace was sent: (KV key, rev, value) in arrival order.
-pub type Writes = std::sync::Arc<std::sync::Mutex<Vec<(String, i64, String)>>>;
-
-/// A KV bulk-write endpoint (account `acc`, namespace `ns`) that records each
-/// pair, slowly enough that two publishers overlap. Returns its base URL.
-pub async fn fake_kv(writes: Writes) -> String {
-    use axum::{routing::put, Json};
-    let app = Router::new().route(
-        "/client/v4/accounts/acc/storage/kv/namespaces/ns/bulk",
-        put(move |Json(pairs): Json<Vec<Value>>| {
-            let writes = writes.clone();
-            async move {
-                tokio::time::sleep(Duration::from_millis(5)).await;
-                let mut log = writes.lock().unwrap();
-                for pair in &pairs {
-                    let rev = pair["metadata"]["rev"].as_i64().unwrap_or(-1);
-                    log.push((
-                        pair["key"].as_str().unwrap_or_default().to_owned(),
-                        rev,
-                        pair["value"].as_str().unwrap_or_default().to_owned(),
-                    ));
-                }
-                Json(
-                    serde_json::json!({ "success": true, "errors": [], "messages": [],
-                    "result": { "successful_key_count": pairs.len(), "unsuccessful_keys": [] } }),
-                )
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/client/v4", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    url
+/// Every outbox entry's target id, oldest first, whatever its schedule.
+pub async fn outbox_names(db: &Db) -> Vec<String> {
+    sqlx::query_scalar("select key_id from outbox order by outbox_id")
+        .fetch_all(&db.pool)
+        .await
+        .expect("reading the outbox")
 }
