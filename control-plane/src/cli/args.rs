@@ -114,6 +114,17 @@ pub(super) struct ApiArgs {
     pub(super) admin_key: Option<String>,
 }
 
+/// Which page of a list.
+#[derive(Debug, clap::Args)]
+pub(super) struct PageArgs {
+    /// Page size.
+    #[arg(long, default_value_t = 100)]
+    pub(super) limit: u32,
+    /// Continue after this cursor (from a previous page).
+    #[arg(long)]
+    pub(super) cursor: Option<String>,
+}
+
 #[derive(Debug, Subcommand)]
 pub(super) enum ClientCommand {
     /// Create a client.
@@ -132,12 +143,8 @@ pub(super) enum ClientCommand {
         /// Only clients of this owner.
         #[arg(long)]
         owner: Option<String>,
-        /// Page size.
-        #[arg(long, default_value_t = 100)]
-        limit: u32,
-        /// Continue after this cursor (from a previous page).
-        #[arg(long)]
-        cursor: Option<String>,
+        #[command(flatten)]
+        page: PageArgs,
         #[command(flatten)]
         api: ApiArgs,
     },
@@ -211,12 +218,8 @@ pub(super) enum KeyCommand {
         /// Only this environment.
         #[arg(long)]
         env: Option<String>,
-        /// Page size.
-        #[arg(long, default_value_t = 100)]
-        limit: u32,
-        /// Continue after this cursor (from a previous page).
-        #[arg(long)]
-        cursor: Option<String>,
+        #[command(flatten)]
+        page: PageArgs,
         #[command(flatten)]
         api: ApiArgs,
     },

@@ -6,7 +6,7 @@ use shared::key::KeyType;
 
 use super::{
     api_client::Api,
-    args::{ApiArgs, ClientCommand, KeyCommand, PublishCommand},
+    args::{ApiArgs, ClientCommand, KeyCommand, PageArgs, PublishCommand},
     local, offline,
     table::{cell, print_list, print_object},
 };
@@ -25,19 +25,8 @@ pub(super) async fn client_command(command: ClientCommand, json: bool) -> anyhow
                 .await?;
             print_object(&client, json, COLUMNS);
         }
-        ClientCommand::List {
-            owner,
-            limit,
-            cursor,
-            api,
-        } => {
-            let mut path = format!("/v1/clients?limit={limit}");
-            if let Some(owner) = owner {
-                path.push_str(&format!("&owner_id={}", encode_path_segment(&owner)));
-            }
-            if let Some(cursor) = cursor {
-                path.push_str(&format!("&cursor={}", encode_path_segment(&cursor)));
-            }
+        ClientCommand::List { owner, page, api } => {
+            let path = list_path("/v1/clients", &page, &[("owner_id", owner)]);
             let page = Api::new(&api)?.get(&path).await?;
             print_list(&page, json, COLUMNS);
         }
@@ -176,20 +165,11 @@ pub(super) async fn key_command(command: KeyCommand, json: bool) -> anyhow::Resu
         KeyCommand::List {
             client,
             env,
-            limit,
-            cursor,
+            page,
             api,
         } => {
-            let mut path = format!(
-                "/v1/clients/{}/keys?limit={limit}",
-                encode_path_segment(&client)
-            );
-            if let Some(env) = env {
-                path.push_str(&format!("&env={}", encode_path_segment(&env)));
-            }
-            if let Some(cursor) = cursor {
-                path.push_str(&format!("&cursor={}", encode_path_segment(&cursor)));
-            }
+            let base = format!("/v1/clients/{}/keys", encode_path_segment(&client));
+            let path = list_path(&base, &page, &[("env", env)]);
             let page = Api::new(&api)?.get(&path).await?;
             print_list(&page, json, COLUMNS);
         }
@@ -264,4 +244,17 @@ pub(super) async fn publish_command(command: PublishCommand, json: bool) -> anyh
             Ok(())
         }
     }
+}
+
+/// `base?limit=…` with the cursor and the filters that are set.
+fn list_path(base: &str, page: &PageArgs, filters: &[(&str, Option<String>)]) -> String {
+    let mut path = format!("{base}?limit={}", page.limit);
+    let cursor = [("cursor", page.cursor.as_ref())];
+    let filters = filters.iter().map(|(name, value)| (*name, value.as_ref()));
+    for (name, value) in filters.chain(cursor) {
+        if let Some(value) = value {
+            path.push_str(&format!("&{name}={}", encode_path_segment(value)));
+        }
+    }
+    path
 }

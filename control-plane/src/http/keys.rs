@@ -11,7 +11,7 @@ use axum::{
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use shared::key::KeyType;
+use shared::{jwk::Jwks, key::KeyType};
 
 use super::{
     clients::{check_name, live_client, not_admin_client},
@@ -376,14 +376,14 @@ async fn client_jwks(
     State(state): State<AppState>,
     _admin: AdminKey,
     AppPath(client_id): AppPath<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Jwks>> {
     live_client(&state, &client_id).await?;
     let now = state.clock.now_secs();
-    let keys: Vec<Value> = store::list_keys(&state.db.pool, &client_id, None)
+    let keys = store::list_keys(&state.db.pool, &client_id, None)
         .await?
         .into_iter()
         .filter(|k| k.revoked_at.is_none() && k.expires_at.is_none_or(|at| at > now))
         .filter_map(|k| k.public_jwk.and_then(|j| serde_json::from_str(&j).ok()))
         .collect();
-    Ok(Json(serde_json::json!({ "keys": keys })))
+    Ok(Json(Jwks { keys }))
 }
