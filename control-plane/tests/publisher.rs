@@ -19,7 +19,7 @@ use control_plane::{
     store,
 };
 use shared::key::KeyType;
-use support::{backends, outbox_names};
+use support::{backends, outbox_key_ids};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn replicas_drain_one_outbox_in_order() {
@@ -97,7 +97,10 @@ async fn replicas_drain_one_outbox_in_order() {
             worker.await.unwrap();
         }
 
-        assert!(outbox_names(db).await.is_empty(), "[{ctx}] outbox drained");
+        assert!(
+            outbox_key_ids(db).await.is_empty(),
+            "[{ctx}] outbox drained"
+        );
         let log: Vec<(String, i64)> = kv.writes().into_iter().map(|w| (w.key, w.rev)).collect();
         let mut last: BTreeMap<String, i64> = BTreeMap::new();
         for (name, rev) in &log {

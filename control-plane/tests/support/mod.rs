@@ -416,9 +416,21 @@ pub fn assert_error(reply: &Reply, status: StatusCode, code: &str, context: &str
 }
 
 /// Every outbox entry's target id, oldest first, whatever its schedule.
-pub async fn outbox_names(db: &Db) -> Vec<String> {
+pub async fn outbox_key_ids(db: &Db) -> Vec<String> {
     sqlx::query_scalar("select key_id from outbox order by outbox_id")
         .fetch_all(&db.pool)
         .await
         .expect("reading the outbox")
+}
+
+/// How many times `id` is in `ids`.
+pub fn count(ids: &[String], id: &str) -> usize {
+    ids.iter().filter(|k| *k == id).count()
+}
+
+/// A string member of a JSON object, or a panic naming it.
+pub fn str_field<'a>(value: &'a Value, field: &str) -> &'a str {
+    value[field]
+        .as_str()
+        .unwrap_or_else(|| panic!("{field} is not a string in {value}"))
 }
