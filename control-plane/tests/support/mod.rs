@@ -257,8 +257,12 @@ impl Api {
 
     /// `app(state)` with a given key policy.
     pub async fn with_policy(backend: &TestDb, policy: KeyPolicy) -> Self {
+        Self::with_state(backend, AppState::new(backend.db.clone(), policy)).await
+    }
+
+    /// `app(state)` over the given state (a fixed clock, say).
+    pub async fn with_state(backend: &TestDb, state: AppState) -> Self {
         let admin = admin_key(&backend.db, None).await;
-        let state = AppState::new(backend.db.clone(), policy);
         Self {
             label: backend.label,
             app: control_plane::app(state),
