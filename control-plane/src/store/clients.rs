@@ -59,13 +59,8 @@ pub async fn insert_client(
     .await?;
     // The client's own KV record (token revocation time, disabled flag)
     // exists from the start, so a re-sync can hold KV to the database.
-    let change = Change {
-        actor,
-        action: "client.create",
-        target: client_id,
-        detail: serde_json::json!({ "name": name }),
-        now_ms,
-    };
+    let change = Change::new(actor, "client.create", client_id, now_ms)
+        .with(serde_json::json!({ "name": name }));
     commit_change(tx, &[Target::Client(client_id)], change).await?;
     Ok(client)
 }
@@ -98,13 +93,7 @@ pub async fn update_client(
     if client.is_some() {
         // Nothing the edge reads changed: nothing to publish.
         let detail = serde_json::json!({ "name": name, "owner_id": owner_id, "metadata_changed": metadata.is_some() });
-        let change = Change {
-            actor,
-            action: "client.update",
-            target: client_id,
-            detail,
-            now_ms,
-        };
+        let change = Change::new(actor, "client.update", client_id, now_ms).with(detail);
         commit_change(tx, &[], change).await?;
     }
     Ok(client)
@@ -185,13 +174,8 @@ pub async fn delete_client(
     let mut publish: Vec<Target<'_>> = revoked.iter().map(|(id,)| Target::Key(id)).collect();
     publish.push(Target::Client(client_id));
     let revoked_ids: Vec<&str> = revoked.iter().map(|(id,)| id.as_str()).collect();
-    let change = Change {
-        actor,
-        action: "client.delete",
-        target: client_id,
-        detail: serde_json::json!({ "revoked_keys": revoked_ids }),
-        now_ms,
-    };
+    let change = Change::new(actor, "client.delete", client_id, now_ms)
+        .with(serde_json::json!({ "revoked_keys": revoked_ids }));
     commit_change(tx, &publish, change).await?;
     Ok(true)
 }
@@ -230,13 +214,7 @@ pub async fn set_client_disabled(
         } else {
             "client.enable"
         };
-        let change = Change {
-            actor,
-            action,
-            target: client_id,
-            detail: serde_json::json!({}),
-            now_ms,
-        };
+        let change = Change::new(actor, action, client_id, now_ms);
         commit_change(tx, &publish, change).await?;
     }
     Ok(client)
@@ -261,13 +239,7 @@ pub async fn revoke_client_tokens(
     .fetch_optional(&mut *tx)
     .await?;
     if client.is_some() {
-        let change = Change {
-            actor,
-            action: "client.revoke_tokens",
-            target: client_id,
-            detail: serde_json::json!({}),
-            now_ms,
-        };
+        let change = Change::new(actor, "client.revoke_tokens", client_id, now_ms);
         commit_change(tx, &[Target::Client(client_id)], change).await?;
     }
     Ok(client)

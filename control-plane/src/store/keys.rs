@@ -174,13 +174,9 @@ async fn insert_key_in(
     } else {
         vec![Target::Key(&row.key_id)]
     };
-    let change = Change {
-        actor,
-        action: "key.create",
-        target: &row.key_id,
-        detail: serde_json::json!({ "client_id": key.client_id, "env": key.env, "type": key.key_type }),
-        now_ms,
-    };
+    let change = Change::new(actor, "key.create", &row.key_id, now_ms).with(
+        serde_json::json!({ "client_id": key.client_id, "env": key.env, "type": key.key_type }),
+    );
     record_change(tx, &publish, change).await?;
     Ok(Some(row))
 }
@@ -217,13 +213,8 @@ pub async fn regenerate_keys(
     }
     let publish: Vec<Target<'_>> = revoked.iter().map(|id| Target::Key(id)).collect();
     let issued: Vec<&str> = rows.iter().map(|r| r.key_id.as_str()).collect();
-    let change = Change {
-        actor,
-        action: "keys.regenerate",
-        target: client_id,
-        detail: serde_json::json!({ "env": env, "revoked": revoked, "issued": issued }),
-        now_ms,
-    };
+    let change = Change::new(actor, "keys.regenerate", client_id, now_ms)
+        .with(serde_json::json!({ "env": env, "revoked": revoked, "issued": issued }));
     commit_change(tx, &publish, change).await?;
     Ok(Some((revoked, rows)))
 }
@@ -314,13 +305,8 @@ pub async fn revoke_key(
     } else {
         vec![Target::Key(key_id)]
     };
-    let change = Change {
-        actor,
-        action: "key.revoke",
-        target: key_id,
-        detail: serde_json::json!({ "client_id": row.client_id }),
-        now_ms,
-    };
+    let change = Change::new(actor, "key.revoke", key_id, now_ms)
+        .with(serde_json::json!({ "client_id": row.client_id }));
     commit_change(tx, &publish, change).await?;
     Ok(Some(row))
 }

@@ -54,6 +54,24 @@ struct Change<'a> {
     now_ms: i64,
 }
 
+impl<'a> Change<'a> {
+    /// `actor` did `action` to `target` at `now_ms` (no details).
+    fn new(actor: &'a str, action: &'static str, target: &'a str, now_ms: i64) -> Self {
+        Self {
+            actor,
+            action,
+            target,
+            detail: serde_json::json!({}),
+            now_ms,
+        }
+    }
+
+    /// With details (never a secret).
+    fn with(self, detail: serde_json::Value) -> Self {
+        Self { detail, ..self }
+    }
+}
+
 /// The end of every change: its outbox entries (the records to republish)
 /// and its audit row, written in the change's transaction, then committed.
 async fn commit_change(
