@@ -119,3 +119,75 @@ pub async fn resync(db: &Db, kv: &dyn Kv, dry_run: bool) -> anyhow::Result<SyncR
     );
     Ok(report)
 }
+
+#[cfg(test)]
+mod tests {
+    use shared::key::{KeyHash, KeyType};
+
+    use super::*;
+    use crate::kv::RecordMeta;
+
+    fn client(id: &str, rev: i64) -> Client {
+        Client {
+            client_id: id.to_owned(),
+            name: "c".to_owned(),
+            owner_id: None,
+            metadata: "{}".to_owned(),
+            created_at: 0,
+            deleted_at: None,
+            revoked_before: None,
+            rev,
+            disabled_at: None,
+        }
+    }
+
+    fn key(id: &str, expires_at: Option<i64>) -> KeyRow {
+        KeyRow {
+            key_id: id.to_owned(),
+            client_id: "cl_a".to_owned(),
+            env: "live".to_owned(),
+            key_type: KeyType::Publishable,
+            name: None,
+            scopes: Vec::new(),
+            key_hash: KeyHash::of(id).to_string(),
+            expires_at,
+            created_at: 0,
+            revoked_at: None,
+            rev: 3,
+            published_rev: 3,
+            public_jwk: None,
+        }
+    }
+
+    fn listed(name: &str, rev: i64) -> ListedKey {
+        ListedKey {
+            name: name.to_owned(),
+            metadata: Some(RecordMeta { rev }),
+        }
+    }
+
+    #[test]
+    fn diff_finds_missing_stale_and_extra_and_leaves_the_rest() {
+        let now = 10 * 86_400;
+        let fresh = key("fresh", None);
+        let old = key("old", Some(now - 2 * 86_400));
+        let fresh_name = static_name(&fresh);
+        let listing = [
+            listed(&fresh_name, 2),        // stale: rev 2, database says 3
+            listed("sk:gone", 1),          // extra: ours, not in the database
+            listed(&static_name(&old), 1), // long expired: left to KV
+            listed("someone-else:x", 1),   // not ours: left alone
+        ];
+        let (report, writes) = diff(&[client("cl_a", 1)], &[fresh, old], &listing, now);
+        assert_eq!(report.stale, [fresh_name.as_str()]);
+        assert_eq!(report.extra, ["sk:gone"]);
+        assert_eq!(report.missing, ["client:cl_a"]);
+        let written: Vec<&str> = writes.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(written, ["client:cl_a", fresh_name.as_str()]);
+        assert!(!report.applied);
+    }
+
+    fn static_name(row: &KeyRow) -> String {
+        key_pairs(row, false, 0)[0].key.clone()
+    }
+}
