@@ -23,17 +23,12 @@ use control_plane::{
     publisher::Publisher,
     store,
 };
-use shared::{key::KeyType, record::static_key_kv_name};
+use shared::record::static_key_kv_name;
 
 fn spec(i: usize) -> KeySpec {
     KeySpec {
-        client_id: "cl_bench".to_owned(),
-        env: "live".to_owned(),
-        key_type: KeyType::Secret,
         name: Some(format!("k{i}")),
-        scopes: vec![],
-        expires_at: None,
-        secret_bytes: 32,
+        ..KeySpec::secret("cl_bench", "live")
     }
 }
 

@@ -18,7 +18,6 @@ use control_plane::{
     publisher::Publisher,
     store,
 };
-use shared::key::KeyType;
 use support::{backends, outbox_key_ids};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -44,13 +43,8 @@ async fn replicas_drain_one_outbox_in_order() {
         let mut key_ids = Vec::new();
         for i in 0..60 {
             let (_, row) = mint::key_for(KeySpec {
-                client_id: "cl_pub".to_owned(),
-                env: "live".to_owned(),
-                key_type: KeyType::Secret,
                 name: Some(format!("k{i}")),
-                scopes: vec![],
-                expires_at: None,
-                secret_bytes: 32,
+                ..KeySpec::secret("cl_pub", "live")
             })
             .unwrap();
             key_ids.push(

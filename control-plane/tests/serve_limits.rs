@@ -38,6 +38,15 @@ async fn served(db: &control_plane::db::Db) -> (std::net::SocketAddr, String) {
     (addr, admin)
 }
 
+/// A client creation with the admin key, declaring `length` body bytes and
+/// sending only `body_start` of them.
+fn create_client_head(admin: &str, length: u64, body_start: &str) -> String {
+    format!(
+        "POST /v1/clients HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {admin}\r\n\
+         Content-Type: application/json\r\nContent-Length: {length}\r\n\r\n{body_start}"
+    )
+}
+
 /// Reads until the server closes the connection or `within` passes; returns
 /// what arrived and whether the connection was closed.
 async fn read_until_closed(stream: &mut TcpStream, within: Duration) -> (String, bool) {
@@ -78,10 +87,7 @@ async fn a_trickled_body_gets_408_within_the_request_timeout() {
         let ctx = backend.label;
         let (addr, admin) = served(&backend.db).await;
         let mut stream = TcpStream::connect(addr).await.unwrap();
-        let head = format!(
-            "POST /v1/clients HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {admin}\r\n\
-             Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"name\""
-        );
+        let head = create_client_head(&admin, 100, "{\"name\"");
         stream.write_all(head.as_bytes()).await.unwrap();
         let (reply, _) = read_until_closed(&mut stream, Duration::from_secs(6)).await;
         assert!(reply.starts_with("HTTP/1.1 408"), "[{ctx}] {reply:?}");
@@ -97,10 +103,7 @@ async fn a_terabyte_declared_gets_413_before_the_body() {
         let (addr, admin) = served(&backend.db).await;
         let mut stream = TcpStream::connect(addr).await.unwrap();
         // With a valid admin key, so authentication does not answer first.
-        let head = format!(
-            "POST /v1/clients HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {admin}\r\n\
-             Content-Type: application/json\r\nContent-Length: 1000000000000\r\n\r\n"
-        );
+        let head = create_client_head(&admin, 1_000_000_000_000, "");
         stream.write_all(head.as_bytes()).await.unwrap();
         let started = Instant::now();
         let mut buf = [0u8; 4096];

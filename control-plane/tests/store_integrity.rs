@@ -28,6 +28,24 @@ const CORRUPTIONS: [(&str, &str); 9] = [
     ("env", ""),
 ];
 
+/// Asserts that `key` opens nothing (its own key's view, here).
+async fn assert_refused(api: &Api, key: &str, case: &str) -> support::Reply {
+    let reply = api
+        .send(request(
+            Method::GET,
+            "/v1/apikeys/self",
+            Some(bearer(key)),
+            None,
+        ))
+        .await;
+    assert!(
+        !reply.status.is_success(),
+        "{case}: a key whose row does not decode is refused: {}",
+        reply.text
+    );
+    reply
+}
+
 #[tokio::test]
 async fn corrupted_key_columns_refuse_and_never_publish() {
     for backend in backends().await {
@@ -58,19 +76,7 @@ async fn corrupted_key_columns_refuse_and_never_publish() {
             .await
             .unwrap_or_else(|e| panic!("{case}: corrupting: {e}"));
 
-            let reply = api
-                .send(request(
-                    Method::GET,
-                    "/v1/apikeys/self",
-                    Some(bearer(key)),
-                    None,
-                ))
-                .await;
-            assert!(
-                !reply.status.is_success(),
-                "{case}: a key whose row does not decode is refused: {}",
-                reply.text
-            );
+            let reply = assert_refused(&api, key, &case).await;
             assert_ne!(reply.status, StatusCode::NOT_FOUND, "{case}");
             let reply = api.get(&format!("/v1/keys/{key_id}")).await;
             assert_eq!(
@@ -129,19 +135,7 @@ async fn corrupted_client_state_refuses() {
                 .execute(&backend.db.pool)
                 .await
                 .unwrap();
-            let reply = api
-                .send(request(
-                    Method::GET,
-                    "/v1/apikeys/self",
-                    Some(bearer(key)),
-                    None,
-                ))
-                .await;
-            assert!(
-                !reply.status.is_success(),
-                "disabled_at = {value:?}: {}",
-                reply.text
-            );
+            assert_refused(&api, key, &format!("disabled_at = {value:?}")).await;
         }
         backend.finish().await;
     }
