@@ -3,7 +3,12 @@
 
 use anyhow::{bail, Context as _};
 use serde_json::Value;
-use shared::{jwk::PublicJwk, jwt, key::AccessKey, signing::SigningKeyPair};
+use shared::{
+    jwk::{Jwks, PublicJwk},
+    jwt,
+    key::AccessKey,
+    signing::SigningKeyPair,
+};
 
 use super::{api_client::whoami, args::TokenCommand, table::print_object};
 use crate::{clock, mint};
@@ -90,10 +95,11 @@ pub(super) async fn token_command(command: TokenCommand) -> anyhow::Result<()> {
             } else {
                 std::fs::read_to_string(&jwk).with_context(|| format!("cannot read {jwk}"))?
             };
-            let keys = parse_jwks(&text)?;
+            let jwks = parse_jwks(&text)?;
             let unverified = jwt::Unverified::parse(token.trim())
                 .map_err(|e| anyhow::anyhow!("token refused: {e}"))?;
-            let jwk = keys
+            let jwk = jwks
+                .keys
                 .iter()
                 .find(|k| k.kid.as_deref() == Some(unverified.kid()))
                 .ok_or_else(|| {
@@ -116,15 +122,17 @@ pub(super) async fn token_command(command: TokenCommand) -> anyhow::Result<()> {
 }
 
 /// A JWK or a JWKS, each key checked (Ed25519 OKP, canonical, not weak, no `d`).
-fn parse_jwks(text: &str) -> anyhow::Result<Vec<PublicJwk>> {
+fn parse_jwks(text: &str) -> anyhow::Result<Jwks> {
     let value: Value = serde_json::from_str(text).context("the JWK file is not JSON")?;
     let members = match value.get("keys") {
         Some(Value::Array(keys)) => keys.clone(),
         Some(_) => bail!("\"keys\" must be an array"),
         None => vec![value],
     };
-    members
+    // Each member through the strict parser (serde alone would not check them).
+    let keys = members
         .iter()
         .map(|k| PublicJwk::parse(&k.to_string()).map_err(|e| anyhow::anyhow!("unusable JWK: {e}")))
-        .collect()
+        .collect::<anyhow::Result<_>>()?;
+    Ok(Jwks { keys })
 }
