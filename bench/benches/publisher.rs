@@ -1,7 +1,8 @@
-//! The publisher's own throughput and lag, against an in-process KV endpoint
-//! that accepts the documented bulk-write shape at once (the local
-//! Miniflare-backed KV API writes only ~400 records/s, so it would measure
-//! Miniflare, not the publisher):
+//! The publisher's own throughput and lag, against the in-memory KV namespace
+//! (`control_plane::kv::MemoryKv`), which accepts every write at once (the
+//! local Miniflare-backed KV API writes only ~400 records/s, so it would
+//! measure Miniflare, not the publisher; the REST client's own cost is not
+//! measured here):
 //! - records published per second draining a 20,000-key backlog (bulk writes
 //!   of up to 10,000 pairs);
 //! - publish lag p50/p99 (commit to KV receiving the record) under a steady
@@ -11,59 +12,23 @@
 
 use std::{
     collections::HashMap,
-    sync::{Arc, Mutex},
+    sync::Arc,
     time::{Duration, Instant},
 };
 
-use axum::{routing::put, Json, Router};
 use control_plane::{
     clock, db,
-    kv::CloudflareKv,
+    kv::MemoryKv,
     mint::{self, KeySpec},
     publisher::Publisher,
     store,
 };
-use shared::{key::KeyType, record::static_key_kv_name};
-
-type Arrivals = Arc<Mutex<HashMap<String, Instant>>>;
-
-async fn fake_kv(arrivals: Arrivals) -> String {
-    let app = Router::new()
-        .route(
-            "/client/v4/accounts/acc/storage/kv/namespaces/ns/bulk",
-            put(move |Json(pairs): Json<Vec<serde_json::Value>>| {
-                let arrivals = arrivals.clone();
-                async move {
-                    let now = Instant::now();
-                    let mut seen = arrivals.lock().unwrap();
-                    for pair in &pairs {
-                        seen.entry(pair["key"].as_str().unwrap_or_default().to_owned())
-                            .or_insert(now);
-                    }
-                    Json(
-                        serde_json::json!({ "success": true, "errors": [], "messages": [],
-                    "result": { "successful_key_count": pairs.len(), "unsuccessful_keys": [] } }),
-                    )
-                }
-            }),
-        )
-        // The documented bulk-write cap is 100 MB.
-        .layer(axum::extract::DefaultBodyLimit::max(100 * 1000 * 1000));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/client/v4", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    url
-}
+use shared::record::static_key_kv_name;
 
 fn spec(i: usize) -> KeySpec {
     KeySpec {
-        client_id: "cl_bench".to_owned(),
-        env: "live".to_owned(),
-        key_type: KeyType::Secret,
         name: Some(format!("k{i}")),
-        scopes: vec![],
-        expires_at: None,
-        secret_bytes: 32,
+        ..KeySpec::secret("cl_bench", "live")
     }
 }
 
@@ -90,8 +55,7 @@ async fn main() {
     )
     .await
     .unwrap();
-    let arrivals: Arrivals = Arc::default();
-    let kv = CloudflareKv::new(&fake_kv(arrivals.clone()).await, "acc", "ns", "token");
+    let kv = MemoryKv::new();
 
     // 1. Drain a backlog.
     const BACKLOG: usize = 20_000;
@@ -105,7 +69,7 @@ async fn main() {
     let started = Instant::now();
     while publisher.publish_due().await.unwrap() > 0 {}
     let drained = started.elapsed();
-    let records = arrivals.lock().unwrap().len();
+    let records = kv.writes().len();
     println!(
         "backlog: {BACKLOG} keys -> {records} records in {:.2} s = {:.0} records/s",
         drained.as_secs_f64(),
@@ -114,7 +78,7 @@ async fn main() {
 
     // 2. Lag under a steady 200 creations/s for 10 s.
     let wake: Arc<tokio::sync::Notify> = Arc::default();
-    let running = Publisher::new(db.clone(), kv, wake.clone());
+    let running = Publisher::new(db.clone(), kv.clone(), wake.clone());
     let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
     let runner = tokio::spawn(running.run(async move {
         let _ = stop_rx.wait_for(|s| *s).await;
@@ -133,7 +97,11 @@ async fn main() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     let _ = stop_tx.send(true);
     let _ = runner.await;
-    let seen = arrivals.lock().unwrap();
+    // The first arrival of each record.
+    let mut seen: HashMap<String, Instant> = HashMap::new();
+    for written in kv.writes() {
+        seen.entry(written.key).or_insert(written.at);
+    }
     let mut lags: Vec<Duration> = committed
         .iter()
         .filter_map(|(name, at)| {

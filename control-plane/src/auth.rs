@@ -17,13 +17,13 @@ use shared::{
     credential,
     decision::{self, Credential, Records, Rejection, TokenPolicy},
     jwt::VerifyOptions,
-    key::{KeyHash, KeyType},
+    key::KeyHash,
     record::{
         jwk_kv_name, static_key_kv_name, ClientRecord, JwkRecord, StaticKeyRecord, RECORD_VERSION,
     },
 };
 
-use crate::{api::AppState, clock, error::ApiError, publisher, store};
+use crate::{error::ApiError, records, state::AppState, store};
 
 /// Proof that the request carries a valid, unrevoked, unexpired admin key.
 #[derive(Debug, Clone)]
@@ -70,7 +70,7 @@ impl FromRequestParts<AppState> for KeyHolder {
 
 /// Runs the decision on the request's credential; the key's row if accepted.
 async fn authenticate(parts: &Parts, state: &AppState) -> Result<store::KeyRow, ApiError> {
-    let now = clock::now_secs();
+    let now = state.clock.now_secs();
     // Every Authorization field: more than one is refused (`credential::extract`).
     let values = parts
         .headers
@@ -124,7 +124,7 @@ async fn records_of(row: &store::KeyRow, state: &AppState, now: i64) -> Result<R
     let mut records = Records {
         client: client
             .as_ref()
-            .map(|c| ClientRecord::decode(&publisher::client_pair(c).value))
+            .map(|c| ClientRecord::decode(&records::client_pair(c).value))
             .transpose()
             .map_err(unavailable)?,
         ..Records::default()
@@ -135,7 +135,7 @@ async fn records_of(row: &store::KeyRow, state: &AppState, now: i64) -> Result<R
     }
     let static_name = KeyHash::from_hex(&row.key_hash).map(|h| static_key_kv_name(&h));
     let jwk_name = jwk_kv_name(&row.key_id);
-    for pair in publisher::kv_pairs(row, client_disabled, now) {
+    for pair in records::key_pairs(row, client_disabled, now) {
         if Some(&pair.key) == static_name.as_ref() {
             records.static_key = Some(StaticKeyRecord::decode(&pair.value).map_err(unavailable)?);
         } else if pair.key == jwk_name {
@@ -153,7 +153,7 @@ fn admin_record(row: &store::KeyRow, client_disabled: bool) -> Option<StaticKeyR
         client_id: row.client_id.clone(),
         key_id: row.key_id.clone(),
         env: row.env.clone(),
-        key_type: KeyType::from_name(&row.key_type)?,
+        key_type: row.key_type,
         scopes: row.scope_list(),
         expires_at: row.expires_at,
         revoked_at: row.revoked_at,

@@ -44,12 +44,17 @@ pub async fn run(db: &Db, policy: &KeyPolicy, actor: &str) -> anyhow::Result<Vec
                     expires_at: policy.default_key_lifetime.map(|secs| now_ms / 1000 + secs),
                     secret_bytes: policy.key_bytes(key_type),
                 })?;
-                store::insert_key(&db.pool, &row, actor, now_ms).await?;
-                issued.push(Issued {
-                    client_id: client.client_id.clone(),
-                    env: env.clone(),
-                    key,
-                });
+                // None: the client was deleted meanwhile; nothing to issue.
+                if store::insert_key(&db.pool, &row, actor, now_ms)
+                    .await?
+                    .is_some()
+                {
+                    issued.push(Issued {
+                        client_id: client.client_id.clone(),
+                        env: env.clone(),
+                        key,
+                    });
+                }
             }
         }
     }

@@ -2,7 +2,7 @@
 //! variable (flags win). The doc comments are the `--help` text; `.env.sample`
 //! documents the same variables.
 
-use std::net::SocketAddr;
+use std::{net::SocketAddr, time::Duration};
 
 /// Where the data lives.
 #[derive(clap::Args, Debug, Clone)]
@@ -52,6 +52,41 @@ pub struct ServeConfig {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub keys: KeyPolicy,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub limits: ServeLimits,
+}
+
+/// How long a client may take: stalled connections are closed instead of
+/// being held open forever.
+#[derive(clap::Args, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServeLimits {
+    /// Time a connection has to send a complete request head (request line and
+    /// headers), counted from when the server starts waiting for it (idle
+    /// keep-alive connections included); a connection that takes longer is
+    /// closed. E.g. `10s`.
+    #[arg(long, env = "KEYGATE_HEADER_TIMEOUT", default_value = "10s",
+          value_parser = parse_duration)]
+    pub header_timeout: Duration,
+    /// Time a request may take from its head to its response, reading the body
+    /// included; a request that takes longer gets 408. Keep it above the 30 s a
+    /// key creation may wait for KV (`?wait=`). E.g. `60s`.
+    #[arg(long, env = "KEYGATE_REQUEST_TIMEOUT", default_value = "60s",
+          value_parser = parse_duration)]
+    pub request_timeout: Duration,
+}
+
+impl Default for ServeLimits {
+    fn default() -> Self {
+        Self {
+            header_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    parse_duration_secs(text).map(|secs| Duration::from_secs(secs.unsigned_abs()))
 }
 
 /// What keys may be issued.

@@ -110,5 +110,25 @@ fn sqlite_url(url: &str) -> anyhow::Result<String> {
     } else {
         format!("mode=rwc&{query}")
     };
+    if path != ":memory:" && !path.is_empty() && query.contains("mode=rwc") {
+        create_private(Path::new(path))?;
+    }
     Ok(format!("sqlite://{path}?{}", query.trim_end_matches('&')))
+}
+
+/// Creates the database file readable by its owner only (0600, like the
+/// admin-key file) before SQLite opens it: the file holds key hashes and the
+/// audit log. SQLite gives the `-wal` and `-shm` files it creates later the
+/// database file's permissions, so they are private too. An existing file is
+/// left as it is (its owner may have chosen its mode).
+fn create_private(path: &Path) -> anyhow::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e).with_context(|| format!("cannot create {}", path.display())),
+    }
 }

@@ -46,9 +46,25 @@ pub enum ApiError {
     /// The body is larger than the API accepts.
     #[error("the request body is too large")]
     TooLarge,
-    /// A database failure: logged, never shown.
+    /// The request (its body included) took longer than the request timeout.
+    #[error("the request took too long")]
+    Timeout,
+    /// Our own failure (database, JSON, …): logged with its cause, shown
+    /// only as `internal_error`.
     #[error("internal error")]
-    Database(#[from] sqlx::Error),
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(error: sqlx::Error) -> Self {
+        Self::Internal(anyhow::Error::new(error).context("database"))
+    }
+}
+
+impl From<serde_json::Error> for ApiError {
+    fn from(error: serde_json::Error) -> Self {
+        Self::Internal(anyhow::Error::new(error).context("JSON"))
+    }
 }
 
 impl ApiError {
@@ -76,11 +92,12 @@ impl ApiError {
             Self::BadJson(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             Self::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            Self::Timeout => (StatusCode::REQUEST_TIMEOUT, "request_timeout"),
             Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             Self::UnsupportedMediaType => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
             }
-            Self::Database(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
+            Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
         }
     }
 }
@@ -88,8 +105,8 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
-        if let Self::Database(cause) = &self {
-            tracing::error!(error = %cause, "database error");
+        if let Self::Internal(cause) = &self {
+            tracing::error!(error = format!("{cause:#}"), "internal error");
         }
         let body =
             Json(serde_json::json!({ "error": { "code": code, "message": self.to_string() } }));

@@ -50,6 +50,22 @@ pub struct KeySpec {
     pub secret_bytes: usize,
 }
 
+impl KeySpec {
+    /// An unscoped secret key of `client_id` in `env` that does not expire,
+    /// with the default secret size.
+    pub fn secret(client_id: &str, env: &str) -> Self {
+        Self {
+            client_id: client_id.to_owned(),
+            env: env.to_owned(),
+            key_type: KeyType::Secret,
+            name: None,
+            scopes: Vec::new(),
+            expires_at: None,
+            secret_bytes: KeyType::Secret.secret_bytes(),
+        }
+    }
+}
+
 /// Mints a key for `spec`: the plaintext (to show once) and the row to store
 /// (hash and, for secret keys, the public JWK of its Ed25519 pair; never the
 /// key or the private key).

@@ -1,9 +1,10 @@
 //! `/openapi.json`: the API described from one table of its operations.
 //!
 //! The table is the single place a route's method, path, auth and success
-//! status are written for documentation; `tests/api.rs` checks it against the
-//! router both ways (every operation is routed; every `.route(` in `api.rs`
-//! is in the table), so the document cannot drift from the code.
+//! status are written for documentation; the tests check it against the
+//! router both ways (every operation is routed; every path the router serves,
+//! `http::routed_paths()`, is in the table with exactly its methods), so the
+//! document cannot drift from the code.
 
 use serde_json::{json, Map, Value};
 

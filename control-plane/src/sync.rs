@@ -4,8 +4,9 @@
 //! Every record is written with its revision as KV metadata, so one paginated
 //! listing of the namespace is compared with the database without reading
 //! any value: missing records and records at another revision are written,
-//! keygate records that should not exist are deleted. Keys expired more than a
-//! day ago are left to KV's own expiry (neither written nor deleted).
+//! keygate records that should not exist are deleted. Keys expired more than
+//! a day ago are left to KV's own expiry (neither written nor deleted).
+//! [`diff`] is the pure comparison; [`resync`] reads, compares and repairs.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -14,9 +15,9 @@ use serde::Serialize;
 use crate::{
     clock,
     db::Db,
-    kv::{CloudflareKv, KvPair},
-    publisher::{client_pair, kv_pairs},
-    store,
+    kv::{Kv, KvPair, ListedKey},
+    records::{client_pair, key_pairs, long_expired},
+    store::{self, Client, KeyRow},
 };
 
 /// KV key prefixes keygate owns; anything else in the namespace is not ours to touch.
@@ -36,42 +37,44 @@ pub struct SyncReport {
     pub applied: bool,
 }
 
-/// Compares the namespace with the database and, unless `dry_run`, repairs it.
-pub async fn resync(db: &Db, kv: &CloudflareKv, dry_run: bool) -> anyhow::Result<SyncReport> {
-    let now_secs = clock::now_secs();
-    let clients = store::all_clients(&db.pool).await?;
-    let disabled: BTreeSet<&str> = clients
+/// The differences between the database (`clients`, `keys`) and a listing
+/// of the namespace, and the records to write to repair them.
+pub fn diff(
+    clients: &[Client],
+    keys: &[KeyRow],
+    listed: &[ListedKey],
+    now_secs: i64,
+) -> (SyncReport, Vec<KvPair>) {
+    // A key whose client cannot be read is published as disabled.
+    let enabled: BTreeSet<&str> = clients
         .iter()
-        .filter(|c| c.disabled_at.is_some())
+        .filter(|c| c.disabled_at.is_none())
         .map(|c| c.client_id.as_str())
         .collect();
-    let keys = store::all_published_keys(&db.pool).await?;
     let mut expected: BTreeMap<String, KvPair> = BTreeMap::new();
     let mut left_to_expire: BTreeSet<String> = BTreeSet::new();
-    for row in &keys {
-        let pairs = kv_pairs(row, disabled.contains(row.client_id.as_str()), now_secs);
-        let long_expired = row.expires_at.is_some_and(|at| at + 86_400 < now_secs);
+    for row in keys {
+        let pairs = key_pairs(row, !enabled.contains(row.client_id.as_str()), now_secs);
         for pair in pairs {
-            if long_expired {
+            if long_expired(row, now_secs) {
                 left_to_expire.insert(pair.key);
             } else {
                 expected.insert(pair.key.clone(), pair);
             }
         }
     }
-    for client in &clients {
+    for client in clients {
         let pair = client_pair(client);
         expected.insert(pair.key.clone(), pair);
     }
 
-    let listed = kv.list_all().await?;
     let mut report = SyncReport::default();
     let mut present: BTreeSet<&str> = BTreeSet::new();
-    for item in &listed {
+    for item in listed {
         present.insert(item.name.as_str());
         match expected.get(&item.name) {
             Some(pair) if item.metadata != Some(pair.metadata) => {
-                report.stale.push(item.name.clone())
+                report.stale.push(item.name.clone());
             }
             Some(_) => {}
             None if OWNED_PREFIXES.iter().any(|p| item.name.starts_with(p))
@@ -87,14 +90,22 @@ pub async fn resync(db: &Db, kv: &CloudflareKv, dry_run: bool) -> anyhow::Result
         .filter(|name| !present.contains(name.as_str()))
         .cloned()
         .collect();
+    let writes = report
+        .missing
+        .iter()
+        .chain(&report.stale)
+        .filter_map(|name| expected.get(name).cloned())
+        .collect();
+    (report, writes)
+}
 
+/// Compares the namespace with the database and, unless `dry_run`, repairs it.
+pub async fn resync(db: &Db, kv: &dyn Kv, dry_run: bool) -> anyhow::Result<SyncReport> {
+    let clients = store::all_clients(&db.pool).await?;
+    let keys = store::all_published_keys(&db.pool).await?;
+    let listed = kv.list_all().await?;
+    let (mut report, writes) = diff(&clients, &keys, &listed, clock::now_secs());
     if !dry_run {
-        let writes: Vec<KvPair> = report
-            .missing
-            .iter()
-            .chain(&report.stale)
-            .filter_map(|name| expected.get(name).cloned())
-            .collect();
         kv.bulk_put(&writes).await?;
         kv.bulk_delete(&report.extra).await?;
         report.applied = true;
@@ -107,4 +118,76 @@ pub async fn resync(db: &Db, kv: &CloudflareKv, dry_run: bool) -> anyhow::Result
         "KV re-sync"
     );
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use shared::key::{KeyHash, KeyType};
+
+    use super::*;
+    use crate::kv::RecordMeta;
+
+    fn client(id: &str, rev: i64) -> Client {
+        Client {
+            client_id: id.to_owned(),
+            name: "c".to_owned(),
+            owner_id: None,
+            metadata: "{}".to_owned(),
+            created_at: 0,
+            deleted_at: None,
+            revoked_before: None,
+            rev,
+            disabled_at: None,
+        }
+    }
+
+    fn key(id: &str, expires_at: Option<i64>) -> KeyRow {
+        KeyRow {
+            key_id: id.to_owned(),
+            client_id: "cl_a".to_owned(),
+            env: "live".to_owned(),
+            key_type: KeyType::Publishable,
+            name: None,
+            scopes: Vec::new(),
+            key_hash: KeyHash::of(id).to_string(),
+            expires_at,
+            created_at: 0,
+            revoked_at: None,
+            rev: 3,
+            published_rev: 3,
+            public_jwk: None,
+        }
+    }
+
+    fn listed(name: &str, rev: i64) -> ListedKey {
+        ListedKey {
+            name: name.to_owned(),
+            metadata: Some(RecordMeta { rev }),
+        }
+    }
+
+    #[test]
+    fn diff_finds_missing_stale_and_extra_and_leaves_the_rest() {
+        let now = 10 * 86_400;
+        let fresh = key("fresh", None);
+        let old = key("old", Some(now - 2 * 86_400));
+        let fresh_name = static_name(&fresh);
+        let listing = [
+            listed(&fresh_name, 2),        // stale: rev 2, database says 3
+            listed("sk:gone", 1),          // extra: ours, not in the database
+            listed(&static_name(&old), 1), // long expired: left to KV
+            listed("someone-else:x", 1),   // not ours: left alone
+        ];
+        let (report, writes) = diff(&[client("cl_a", 1)], &[fresh, old], &listing, now);
+        assert_eq!(report.stale, [fresh_name.as_str()]);
+        assert_eq!(report.extra, ["sk:gone"]);
+        assert_eq!(report.missing, ["client:cl_a"]);
+        let written: Vec<&str> = writes.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(written, ["client:cl_a", fresh_name.as_str()]);
+        assert!(!report.applied);
+    }
+
+    fn static_name(row: &KeyRow) -> String {
+        key_pairs(row, false, 0)[0].key.clone()
+    }
 }

@@ -6,59 +6,27 @@ mod support;
 
 use std::{
     collections::BTreeMap,
-    sync::{Arc, Mutex},
+    sync::Arc,
     time::{Duration, Instant},
 };
 
-use axum::{routing::put, Json, Router};
 use control_plane::{
     clock,
     db::Backend,
-    kv::CloudflareKv,
+    kv::MemoryKv,
     mint::{self, KeySpec},
     publisher::Publisher,
     store,
 };
-use shared::key::KeyType;
-use support::backends;
-
-type Writes = Arc<Mutex<Vec<(String, i64)>>>;
-
-/// A KV bulk-write endpoint that records (key, rev) in arrival order, slowly
-/// enough that two publishers overlap.
-async fn fake_kv(writes: Writes) -> String {
-    let app = Router::new().route(
-        "/client/v4/accounts/acc/storage/kv/namespaces/ns/bulk",
-        put(move |Json(pairs): Json<Vec<serde_json::Value>>| {
-            let writes = writes.clone();
-            async move {
-                tokio::time::sleep(Duration::from_millis(5)).await;
-                let mut log = writes.lock().unwrap();
-                for pair in &pairs {
-                    let rev = pair["metadata"]["rev"].as_i64().unwrap_or(-1);
-                    log.push((pair["key"].as_str().unwrap_or_default().to_owned(), rev));
-                }
-                Json(
-                    serde_json::json!({ "success": true, "errors": [], "messages": [],
-                    "result": { "successful_key_count": pairs.len(), "unsuccessful_keys": [] } }),
-                )
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/client/v4", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    url
-}
+use support::{backends, outbox_key_ids};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn replicas_drain_one_outbox_in_order() {
     for backend in backends().await {
         let ctx = backend.label;
         let db = &backend.db;
-        let writes: Writes = Arc::default();
-        let base = fake_kv(writes.clone()).await;
-        let kv = CloudflareKv::new(&base, "acc", "ns", "token");
+        // Slow enough that two publishers overlap.
+        let kv = MemoryKv::with_delay(Duration::from_millis(5));
 
         let now_ms = clock::now_ms();
         store::insert_client(
@@ -75,18 +43,14 @@ async fn replicas_drain_one_outbox_in_order() {
         let mut key_ids = Vec::new();
         for i in 0..60 {
             let (_, row) = mint::key_for(KeySpec {
-                client_id: "cl_pub".to_owned(),
-                env: "live".to_owned(),
-                key_type: KeyType::Secret,
                 name: Some(format!("k{i}")),
-                scopes: vec![],
-                expires_at: None,
-                secret_bytes: 32,
+                ..KeySpec::secret("cl_pub", "live")
             })
             .unwrap();
             key_ids.push(
                 store::insert_key(&db.pool, &row, "test", now_ms)
                     .await
+                    .unwrap()
                     .unwrap()
                     .key_id,
             );
@@ -128,13 +92,10 @@ async fn replicas_drain_one_outbox_in_order() {
         }
 
         assert!(
-            store::due_outbox(&db.pool, i64::MAX, 10)
-                .await
-                .unwrap()
-                .is_empty(),
+            outbox_key_ids(db).await.is_empty(),
             "[{ctx}] outbox drained"
         );
-        let log = writes.lock().unwrap().clone();
+        let log: Vec<(String, i64)> = kv.writes().into_iter().map(|w| (w.key, w.rev)).collect();
         let mut last: BTreeMap<String, i64> = BTreeMap::new();
         for (name, rev) in &log {
             let previous = last.insert(name.clone(), *rev).unwrap_or(0);
@@ -165,6 +126,7 @@ async fn replicas_drain_one_outbox_in_order() {
         )
         .await
         .unwrap()
+        .0
         {
             assert_eq!(
                 row.published_rev, row.rev,

@@ -79,33 +79,65 @@ enum Place {
 /// The databases every test runs against: SQLite always, PostgreSQL when
 /// `DATABASE_URL` names one.
 pub async fn backends() -> Vec<TestDb> {
+    let mut backends = Vec::new();
+    for empty in empty_databases().await {
+        backends.push(empty.migrate().await);
+    }
+    backends
+}
+
+/// A database that exists but has no tables yet (for migration tests).
+#[derive(Debug)]
+pub struct EmptyDb {
+    /// `sqlite` or `postgres`.
+    pub label: &'static str,
+    /// Its URL.
+    pub url: String,
+    place: Place,
+}
+
+impl EmptyDb {
+    /// Connects the way the control plane does (every migration applied).
+    pub async fn migrate(self) -> TestDb {
+        let db = db::connect(&self.url).await.unwrap_or_else(|e| {
+            panic!(
+                "cannot open the test {} database {}: {e:#}",
+                self.label, self.url
+            )
+        });
+        TestDb {
+            label: self.label,
+            db,
+            place: self.place,
+        }
+    }
+}
+
+/// One empty database per backend, as [`backends`] names them.
+pub async fn empty_databases() -> Vec<EmptyDb> {
     // PostgreSQL first: if it is unreachable the test panics before a SQLite
     // directory exists that nothing would remove.
     let postgres = match std::env::var("DATABASE_URL") {
         Ok(url) if url.starts_with("postgres") => Some(postgres(&url).await),
         _ => None,
     };
-    let mut backends = vec![sqlite().await];
-    backends.extend(postgres);
-    backends
+    let mut databases = vec![sqlite()];
+    databases.extend(postgres);
+    databases
 }
 
-async fn sqlite() -> TestDb {
+fn sqlite() -> EmptyDb {
     let dir = std::env::temp_dir().join(format!("keygate-test-{}", unique_suffix()));
     // A directory left by a crashed run with a recycled pid must not leak rows.
     let _ = std::fs::remove_dir_all(&dir);
-    let url = format!("sqlite://{}/keygate.db", dir.display());
-    let db = db::connect(&url)
-        .await
-        .unwrap_or_else(|e| panic!("cannot open the test SQLite database {url}: {e:#}"));
-    TestDb {
+    EmptyDb {
         label: "sqlite",
-        db,
+        url: format!("sqlite://{}/keygate.db", dir.display()),
         place: Place::Sqlite { dir },
     }
 }
 
-async fn postgres(server_url: &str) -> TestDb {
+async fn postgres(server_url: &str) -> EmptyDb {
     let database = format!("kgtest_{}", unique_suffix());
     let mut server = server_connection(server_url).await;
     for statement in [
@@ -118,13 +150,9 @@ async fn postgres(server_url: &str) -> TestDb {
             .unwrap_or_else(|e| panic!("{statement}: {e}"));
     }
     let _ = server.close().await;
-    let url = with_database(server_url, &database);
-    let db = db::connect(&url)
-        .await
-        .unwrap_or_else(|e| panic!("cannot open the test PostgreSQL database {database}: {e:#}"));
-    TestDb {
+    EmptyDb {
         label: "postgres",
-        db,
+        url: with_database(server_url, &database),
         place: Place::Postgres {
             server_url: server_url.to_owned(),
             database,
@@ -257,8 +285,12 @@ impl Api {
 
     /// `app(state)` with a given key policy.
     pub async fn with_policy(backend: &TestDb, policy: KeyPolicy) -> Self {
+        Self::with_state(backend, AppState::new(backend.db.clone(), policy)).await
+    }
+
+    /// `app(state)` over the given state (a fixed clock, say).
+    pub async fn with_state(backend: &TestDb, state: AppState) -> Self {
         let admin = admin_key(&backend.db, None).await;
-        let state = AppState::new(backend.db.clone(), policy);
         Self {
             label: backend.label,
             app: control_plane::app(state),
@@ -413,4 +445,24 @@ pub fn assert_error(reply: &Reply, status: StatusCode, code: &str, context: &str
         "{context}: empty message: {}",
         reply.text
     );
+}
+
+/// Every outbox entry's target id, oldest first, whatever its schedule.
+pub async fn outbox_key_ids(db: &Db) -> Vec<String> {
+    sqlx::query_scalar("select key_id from outbox order by outbox_id")
+        .fetch_all(&db.pool)
+        .await
+        .expect("reading the outbox")
+}
+
+/// How many times `id` is in `ids`.
+pub fn count(ids: &[String], id: &str) -> usize {
+    ids.iter().filter(|k| *k == id).count()
+}
+
+/// A string member of a JSON object, or a panic naming it.
+pub fn str_field<'a>(value: &'a Value, field: &str) -> &'a str {
+    value[field]
+        .as_str()
+        .unwrap_or_else(|| panic!("{field} is not a string in {value}"))
 }

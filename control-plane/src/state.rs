@@ -1,0 +1,65 @@
+//! `AppState`: everything a handler may need, and the pieces extractors and
+//! middleware take from it through `FromRef` (so `metrics` and the
+//! extractors need not know the whole state, and no module imports back the
+//! HTTP layer).
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use tokio::sync::Notify;
+
+use crate::{clock::Clock, config::KeyPolicy, db::Db, kv::Kv, metrics::Metrics};
+
+/// Everything a handler may need.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// The database.
+    pub db: Db,
+    /// What keys may be issued.
+    pub policy: Arc<KeyPolicy>,
+    /// Woken after every committed change, so the publisher sends it at once.
+    pub publish_wake: Arc<Notify>,
+    /// Request and minting counters for `/metrics`.
+    pub metrics: Arc<Metrics>,
+    /// The KV namespace, when configured (for `POST /v1/publish/sync`).
+    pub kv: Option<Arc<dyn Kv>>,
+    /// The time (fixed in tests).
+    pub clock: Clock,
+}
+
+impl AppState {
+    /// State over a connected database with the given policy and the system clock.
+    pub fn new(db: Db, policy: KeyPolicy) -> Self {
+        Self {
+            db,
+            policy: Arc::new(policy),
+            publish_wake: Arc::new(Notify::new()),
+            metrics: Arc::default(),
+            kv: None,
+            clock: Clock::system(),
+        }
+    }
+
+    /// Tells the publisher a change was committed.
+    pub fn changed(&self) {
+        self.publish_wake.notify_one();
+    }
+}
+
+impl FromRef<AppState> for Db {
+    fn from_ref(state: &AppState) -> Self {
+        state.db.clone()
+    }
+}
+
+impl FromRef<AppState> for Arc<Metrics> {
+    fn from_ref(state: &AppState) -> Self {
+        state.metrics.clone()
+    }
+}
+
+impl FromRef<AppState> for Clock {
+    fn from_ref(state: &AppState) -> Self {
+        state.clock
+    }
+}
