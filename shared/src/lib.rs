@@ -25,12 +25,14 @@ pub mod b64;
 pub mod base62;
 pub mod credential;
 pub mod error;
+pub mod headers;
 mod json;
 pub mod jwk;
 pub mod jwt;
 pub mod key;
 pub mod mac;
 pub mod origin;
+pub mod path;
 pub mod record;
 pub mod scope;
 #[cfg(feature = "mint")]
