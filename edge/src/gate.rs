@@ -170,12 +170,6 @@ impl VerifiedCaller {
     }
 }
 
-/// Whether an incoming header must be dropped before forwarding: callers
-/// must never be able to assert an identity themselves.
-pub fn is_reserved_header(name: &str) -> bool {
-    name.len() >= 10 && name.as_bytes()[..10].eq_ignore_ascii_case(b"x-keygate-")
-}
-
 /// Decides on a static key given what KV holds under its hash (`None`: no
 /// record). `now` is Unix seconds.
 pub fn check_static_key(
@@ -544,13 +538,5 @@ mod tests {
                 Some(Rejection::InvalidToken(shared::Error::JwkWeakKey))
             );
         }
-    }
-
-    #[test]
-    fn reserved_headers() {
-        assert!(is_reserved_header("X-Keygate-Client-Id"));
-        assert!(is_reserved_header("x-keygate-anything"));
-        assert!(!is_reserved_header("x-keygat"));
-        assert!(!is_reserved_header("authorization"));
     }
 }

@@ -14,12 +14,12 @@ pub mod webcrypto;
 
 use std::cell::RefCell;
 
-use shared::credential::{self, Presented, Source};
+use shared::credential::{self, Source};
 use shared::jwt::{Unverified, VerifiedToken};
 use shared::key::AccessKey;
 use shared::record::{client_kv_name, jwk_kv_name, static_key_kv_name};
 use wasm_bindgen::{prelude::wasm_bindgen, JsCast, JsValue};
-use worker::{console_log, event, Context, Date, Env, Fetch, Headers, Method, Request, Response};
+use worker::{console_log, event, Context, Date, Env, Fetch, Headers, Request, Response};
 
 use crate::cache::TtlCache;
 use crate::config::{ConfigError, EdgeConfig};
@@ -44,14 +44,24 @@ thread_local! {
 }
 
 #[wasm_bindgen(inline_js = r#"
+// Names of incoming headers that might be reserved: a shortlist only (every
+// name `shared::headers::is_reserved` accepts contains "keygate", as Headers
+// lower-cases names); the Rust side decides. Usually empty, so one cheap call.
+export function keygate_header_candidates(incoming) {
+  let found = "";
+  for (const name of incoming.headers.keys()) {
+    if (name.includes("keygate")) found += name + "\n";
+  }
+  return found;
+}
+
 // The outbound request, built on the JS side in one call: copying headers
 // from WASM one by one costs more CPU than the whole key check.
-export function outbound_request(incoming, target, identity, keepCredential) {
+export function outbound_request(incoming, target, reserved, identity, keepCredential) {
   const headers = new Headers(incoming.headers);
-  for (const name of [...headers.keys()]) {
-    // Callers never get to assert an identity of their own.
-    if (name.startsWith("x-keygate-")) headers.delete(name);
-  }
+  // Callers never get to assert an identity of their own: `reserved` lists
+  // the names Rust picked from the candidates above.
+  for (const name of reserved.split("\n")) if (name) headers.delete(name);
   headers.delete("host");
   if (!keepCredential) headers.delete("authorization");
   const pairs = identity.split("\n");
@@ -63,10 +73,13 @@ export function outbound_request(incoming, target, identity, keepCredential) {
 }
 "#)]
 extern "C" {
+    fn keygate_header_candidates(incoming: &JsValue) -> String;
+
     #[wasm_bindgen(catch)]
     fn outbound_request(
         incoming: &JsValue,
         target: &str,
+        reserved: &str,
         identity: &str,
         keep_credential: bool,
     ) -> Result<JsValue, JsValue>;
@@ -105,9 +118,11 @@ async fn handle(req: Request, env: &Env) -> Result<Response, Rejection> {
     if config.require_https && url.scheme != "https" {
         return Err(Rejection::HttpsRequired);
     }
-    let method = req.method();
+    // The method exactly as the client sent it: `worker::Method` reads every
+    // method it does not know (PROPFIND, MKCOL, …) as GET.
+    let method = req.inner().method();
     let headers = req.headers();
-    let is_preflight = method == Method::Options
+    let is_preflight = method == "OPTIONS"
         && headers.has("origin").unwrap_or(false)
         && headers
             .has("access-control-request-method")
@@ -117,12 +132,13 @@ async fn handle(req: Request, env: &Env) -> Result<Response, Rejection> {
             .origins
             .get(&config.public_env)
             .ok_or(Rejection::Misconfigured)?;
-        return forward(req, &url, origin, None, None, &config).await;
+        return forward(req, &method, &url, origin, None, &config).await;
     }
 
     let authorization = headers.get("authorization").ok().flatten();
     let apikey = if config.allow_query_param {
-        url.query_value("apikey")
+        url.query_credential()
+            .map_err(|e| reject(Rejection::MalformedCredential(e), "query credential", None))?
     } else {
         None
     };
@@ -146,7 +162,7 @@ async fn handle(req: Request, env: &Env) -> Result<Response, Rejection> {
         gate::check_static_key(&key, record.as_deref(), (now_ms / 1000.0) as i64)
             .map_err(|r| reject(r, "static key", Some(key.key_id())))?
     };
-    gate::authorize(&caller, method.as_ref(), url.path)
+    gate::authorize(&caller, &method, url.path)
         .map_err(|r| reject(r, "scope", Some(&caller.key_id)))?;
     let origin = config.origins.get(&caller.env).ok_or_else(|| {
         reject(
@@ -155,7 +171,7 @@ async fn handle(req: Request, env: &Env) -> Result<Response, Rejection> {
             Some(&caller.key_id),
         )
     })?;
-    forward(req, &url, origin, Some(&caller), Some(&presented), &config).await
+    forward(req, &method, &url, origin, Some(&caller), &config).await
 }
 
 /// The JWT path: header checks, key record by `kid`, signature (once per
@@ -291,29 +307,39 @@ fn rejection_response(rejection: Rejection) -> worker::Result<Response> {
         .with_headers(headers))
 }
 
-/// Sends the request on to `origin`: same method, path, query (less a query
-/// credential), headers (less reserved and credential headers) and streamed
-/// body; plus the identity headers and their signature when a caller was
-/// verified. The origin's response is returned as it is.
+/// Sends the request on to `origin`: same method, path, query (less every
+/// `apikey` parameter), headers (less reserved and credential headers) and
+/// streamed body; plus the identity headers and their signature when a
+/// caller was verified. The origin's response is returned as it is.
 async fn forward(
     req: Request,
+    method: &str,
     url: &RequestUrl<'_>,
     origin: &str,
     caller: Option<&VerifiedCaller>,
-    presented: Option<&Presented>,
     config: &EdgeConfig,
 ) -> Result<Response, Rejection> {
-    let strip_query_credential =
-        presented.is_some_and(|p| p.source == Source::Query) && !config.forward_credential;
-    let query = if strip_query_credential {
-        url.query_without("apikey")
+    // `apikey` never reaches an origin, on any route, however it is spelt,
+    // unless the operator asked for the credential to be forwarded.
+    let query = if config.forward_credential {
+        url.query.map(std::borrow::Cow::Borrowed)
     } else {
-        url.query.map(str::to_owned)
+        url.forwarded_query()
     };
     let target = match query {
         Some(query) => format!("{origin}{}?{query}", url.path),
         None => format!("{origin}{}", url.path),
     };
+
+    let candidates = keygate_header_candidates(req.inner());
+    let mut reserved = String::new();
+    for name in candidates
+        .split('\n')
+        .filter(|n| shared::headers::is_reserved(n))
+    {
+        reserved.push_str(name);
+        reserved.push('\n');
+    }
 
     // Identity headers as "name\nvalue\n…": one string across the WASM/JS
     // boundary instead of a call per header (values never contain newlines).
@@ -326,9 +352,8 @@ async fn forward(
             identity.push('\n');
         }
         if let Some(secret) = &config.signing_secret {
-            let method = req.inner().method();
             let identity_fields = shared::origin::Identity {
-                method: &method,
+                method,
                 path: url.path,
                 client_id: &caller.client_id,
                 key_id: &caller.key_id,
@@ -347,12 +372,18 @@ async fn forward(
             identity.push('\n');
         }
     }
-    let outbound = outbound_request(req.inner(), &target, &identity, config.forward_credential)
-        .map(|js| Request::from(js.unchecked_into::<worker::web_sys::Request>()))
-        .map_err(|e| {
-            console_log!("keygate: cannot build the origin request: {e:?}");
-            Rejection::Misconfigured
-        })?;
+    let outbound = outbound_request(
+        req.inner(),
+        &target,
+        &reserved,
+        &identity,
+        config.forward_credential,
+    )
+    .map(|js| Request::from(js.unchecked_into::<worker::web_sys::Request>()))
+    .map_err(|e| {
+        console_log!("keygate: cannot build the origin request: {e:?}");
+        Rejection::Misconfigured
+    })?;
     Fetch::Request(outbound).send().await.map_err(|e| {
         console_log!("keygate: origin fetch failed: {e}");
         Rejection::OriginUnreachable
