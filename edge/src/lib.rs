@@ -44,24 +44,27 @@ thread_local! {
 }
 
 #[wasm_bindgen(inline_js = r#"
-// Names of incoming headers that might be reserved: a shortlist only (every
-// name `shared::headers::is_reserved` accepts contains "keygate", as Headers
-// lower-cases names); the Rust side decides. Usually empty, so one cheap call.
-export function keygate_header_candidates(incoming) {
-  let found = "";
-  for (const name of incoming.headers.keys()) {
-    if (name.includes("keygate")) found += name + "\n";
-  }
-  return found;
-}
-
 // The outbound request, built on the JS side in one call: copying headers
 // from WASM one by one costs more CPU than the whole key check.
+//
+// Which incoming headers are reserved is decided in Rust alone
+// (`shared::headers::is_reserved`). Called with `reserved` null, this only
+// shortlists: every name that rule accepts contains "keygate" (Headers
+// lower-cases names), so if no name does, nothing is reserved and the request
+// is built at once; otherwise the shortlist goes back to Rust, which calls
+// again with the names to drop.
 export function outbound_request(incoming, target, reserved, identity, keepCredential) {
   const headers = new Headers(incoming.headers);
-  // Callers never get to assert an identity of their own: `reserved` lists
-  // the names Rust picked from the candidates above.
-  for (const name of reserved.split("\n")) if (name) headers.delete(name);
+  if (reserved == null) {
+    let shortlist = "";
+    for (const name of headers.keys()) {
+      if (name.includes("keygate")) shortlist += name + "\n";
+    }
+    if (shortlist) return shortlist;
+  } else {
+    // Callers never get to assert an identity of their own.
+    for (const name of reserved.split("\n")) if (name) headers.delete(name);
+  }
   headers.delete("host");
   if (!keepCredential) headers.delete("authorization");
   const pairs = identity.split("\n");
@@ -73,13 +76,11 @@ export function outbound_request(incoming, target, reserved, identity, keepCrede
 }
 "#)]
 extern "C" {
-    fn keygate_header_candidates(incoming: &JsValue) -> String;
-
     #[wasm_bindgen(catch)]
     fn outbound_request(
         incoming: &JsValue,
         target: &str,
-        reserved: &str,
+        reserved: Option<&str>,
         identity: &str,
         keep_credential: bool,
     ) -> Result<JsValue, JsValue>;
@@ -331,16 +332,6 @@ async fn forward(
         None => format!("{origin}{}", url.path),
     };
 
-    let candidates = keygate_header_candidates(req.inner());
-    let mut reserved = String::new();
-    for name in candidates
-        .split('\n')
-        .filter(|n| shared::headers::is_reserved(n))
-    {
-        reserved.push_str(name);
-        reserved.push('\n');
-    }
-
     // Identity headers as "name\nvalue\n…": one string across the WASM/JS
     // boundary instead of a call per header (values never contain newlines).
     let mut identity = String::new();
@@ -372,18 +363,36 @@ async fn forward(
             identity.push('\n');
         }
     }
-    let outbound = outbound_request(
-        req.inner(),
-        &target,
-        &reserved,
-        &identity,
-        config.forward_credential,
-    )
-    .map(|js| Request::from(js.unchecked_into::<worker::web_sys::Request>()))
-    .map_err(|e| {
-        console_log!("keygate: cannot build the origin request: {e:?}");
-        Rejection::Misconfigured
-    })?;
+    let build = |reserved: Option<&str>| {
+        outbound_request(
+            req.inner(),
+            &target,
+            reserved,
+            &identity,
+            config.forward_credential,
+        )
+    };
+    let built = build(None).and_then(|built| match built.as_string() {
+        // A shortlist of maybe-reserved names: decide, and build again.
+        Some(shortlist) => {
+            let mut reserved = String::new();
+            for name in shortlist
+                .split('\n')
+                .filter(|n| shared::headers::is_reserved(n))
+            {
+                reserved.push_str(name);
+                reserved.push('\n');
+            }
+            build(Some(&reserved))
+        }
+        None => Ok(built),
+    });
+    let outbound = built
+        .map(|js| Request::from(js.unchecked_into::<worker::web_sys::Request>()))
+        .map_err(|e| {
+            console_log!("keygate: cannot build the origin request: {e:?}");
+            Rejection::Misconfigured
+        })?;
     Fetch::Request(outbound).send().await.map_err(|e| {
         console_log!("keygate: origin fetch failed: {e}");
         Rejection::OriginUnreachable
