@@ -13,6 +13,10 @@
 // reports "signature": "valid" | "invalid" | "stale" | "missing".
 // A request header `x-demo-response-bytes: N` makes it answer with N bytes
 // (a deterministic pattern) instead of the echo, to test response streaming.
+// A request header `x-demo-received: 1` makes it answer with the list of the
+// requests it received so far ({method, path, raw_query}, oldest first, the
+// last 10,000), instead of the echo: tests ask the origin directly whether a
+// refused request ever reached it.
 //
 // Usage:
 //   node dev/demo-origin.mjs [--live-port 7071] [--test-port 7072] [--signing-secret S]
@@ -71,7 +75,14 @@ function queryObject(searchParams) {
 }
 
 function echoServer(originName) {
+  const received = [];
   return createServer(async (req, res) => {
+    if (req.headers["x-demo-received"] === "1") {
+      const body = JSON.stringify(received);
+      res.writeHead(200, { "content-type": "application/json", "cache-control": "no-store" });
+      res.end(body);
+      return;
+    }
     // Count the body as it streams instead of buffering it: uploads through the
     // edge may be large, and only the size matters for the echo.
     let bodyBytes = 0;
@@ -89,6 +100,10 @@ function echoServer(originName) {
     const rawTarget = req.url ?? "/";
     const queryAt = rawTarget.indexOf("?");
     const path = queryAt === -1 ? rawTarget : rawTarget.slice(0, queryAt);
+    // The query exactly as it arrived (bytes and order), besides the parsed form.
+    const rawQuery = queryAt === -1 ? null : rawTarget.slice(queryAt + 1);
+    received.push({ method: req.method, path, raw_query: rawQuery });
+    if (received.length > 10_000) received.shift();
     const url = new URL(rawTarget, `http://${HOST}`);
     const responseBytes = Number(req.headers["x-demo-response-bytes"] ?? -1);
     if (Number.isInteger(responseBytes) && responseBytes >= 0) {
@@ -104,6 +119,7 @@ function echoServer(originName) {
       method: req.method,
       path,
       query: queryObject(url.searchParams),
+      raw_query: rawQuery,
       headers: req.headers, // Node already lower-cases names and joins repeats
       body_bytes: bodyBytes,
       body_sha256: bodyHash.digest("hex"),

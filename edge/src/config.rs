@@ -106,11 +106,12 @@ impl EdgeConfig {
             .map(str::trim)
             .filter(|p| !p.is_empty())
             .map(|p| {
-                if p.starts_with('/') {
+                if shared::path::is_valid_prefix(p) {
                     Ok(p.to_owned())
                 } else {
                     Err(ConfigError(format!(
-                        "PUBLIC_PATHS: {p:?} must start with /"
+                        "PUBLIC_PATHS: {p:?} must start with / and be a plain path \
+                         (no ;, ?, #, spaces, empty or dot segments, encoded /, \\, . or %)"
                     )))
                 }
             })
@@ -162,13 +163,13 @@ impl EdgeConfig {
         })
     }
 
-    /// Whether `path` is under one of the public prefixes (whole segments).
+    /// Whether `path` (as received, percent-encoded) is under one of the
+    /// public prefixes, by the one path rule of [`shared::path`]: a path an
+    /// origin could read as another one is never public (unless `/` is).
     pub fn is_public(&self, path: &str) -> bool {
-        self.public_paths.iter().any(|prefix| {
-            path.strip_prefix(prefix.as_str()).is_some_and(|rest| {
-                rest.is_empty() || prefix.ends_with('/') || rest.starts_with('/')
-            })
-        })
+        self.public_paths
+            .iter()
+            .any(|prefix| shared::path::prefix_matches(prefix, path))
     }
 }
 
@@ -248,6 +249,18 @@ mod tests {
         assert_eq!(config.audience.as_deref(), Some("https://edge.example.com"));
         assert!(config.is_public("/health") && config.is_public("/docs/x"));
         assert!(!config.is_public("/healthz") && !config.is_public("/doc"));
+        // The one path rule: nothing that could normalise out of the prefix.
+        for path in [
+            "/health/..%2Fadmin",
+            "/health/..;/admin",
+            "/health/%2e%2e/admin",
+            "/health/..%252Fadmin",
+            "/health//admin",
+            "/Health",
+            "/docs/%C0%AE%C0%AE/admin",
+        ] {
+            assert!(!config.is_public(path), "{path}");
+        }
         assert!(!format!("{config:?}").contains("s3cret"));
     }
 
@@ -265,6 +278,9 @@ mod tests {
             ("CLOCK_SKEW", "x"),
             ("CACHE_TTL", "-1"),
             ("PUBLIC_PATHS", "health"),
+            ("PUBLIC_PATHS", "/health/.."),
+            ("PUBLIC_PATHS", "/a;b"),
+            ("PUBLIC_PATHS", "/a%2Fb"),
             ("CORS_PREFLIGHT", "allow"),
             ("AUDIENCE", "edge.example.com"),
             ("SIGNATURE_VERIFIER", "openssl"),

@@ -23,12 +23,6 @@ fn decoded<T>(
         .map_err(|_| Rejection::Unavailable)
 }
 
-/// Whether an incoming header must be dropped before forwarding: callers
-/// must never be able to assert an identity themselves.
-pub fn is_reserved_header(name: &str) -> bool {
-    name.len() >= 10 && name.as_bytes()[..10].eq_ignore_ascii_case(b"x-keygate-")
-}
-
 /// Decides on a static key given what KV holds under its hash (`None`: no
 /// record). `now` is Unix seconds.
 pub fn check_static_key(
@@ -146,13 +140,5 @@ mod tests {
         );
         let caller = check_token_state(&verified, record, None, &options, 1_100).unwrap();
         assert_eq!(caller.auth, AuthMethod::Jwt);
-    }
-
-    #[test]
-    fn reserved_headers() {
-        assert!(is_reserved_header("X-Keygate-Client-Id"));
-        assert!(is_reserved_header("x-keygate-anything"));
-        assert!(!is_reserved_header("x-keygat"));
-        assert!(!is_reserved_header("authorization"));
     }
 }

@@ -14,12 +14,12 @@ pub mod webcrypto;
 
 use std::cell::RefCell;
 
-use shared::credential::{self, Presented, Source};
+use shared::credential;
 use shared::decision::Credential;
 use shared::jwt::{Unverified, VerifiedToken};
 use shared::record::{client_kv_name, jwk_kv_name, static_key_kv_name};
 use wasm_bindgen::{prelude::wasm_bindgen, JsCast, JsValue};
-use worker::{console_log, event, Context, Date, Env, Fetch, Headers, Method, Request, Response};
+use worker::{console_log, event, Context, Date, Env, Fetch, Headers, Request, Response};
 
 use crate::cache::TtlCache;
 use crate::config::{ConfigError, EdgeConfig};
@@ -46,11 +46,24 @@ thread_local! {
 #[wasm_bindgen(inline_js = r#"
 // The outbound request, built on the JS side in one call: copying headers
 // from WASM one by one costs more CPU than the whole key check.
-export function outbound_request(incoming, target, identity, keepCredential) {
+//
+// Which incoming headers are reserved is decided in Rust alone
+// (`shared::headers::is_reserved`). Called with `reserved` null, this only
+// shortlists: every name that rule accepts contains "keygate" (Headers
+// lower-cases names), so if no name does, nothing is reserved and the request
+// is built at once; otherwise the shortlist goes back to Rust, which calls
+// again with the names to drop.
+export function outbound_request(incoming, target, reserved, identity, keepCredential) {
   const headers = new Headers(incoming.headers);
-  for (const name of [...headers.keys()]) {
+  if (reserved == null) {
+    let shortlist = "";
+    for (const name of headers.keys()) {
+      if (name.includes("keygate")) shortlist += name + "\n";
+    }
+    if (shortlist) return shortlist;
+  } else {
     // Callers never get to assert an identity of their own.
-    if (name.startsWith("x-keygate-")) headers.delete(name);
+    for (const name of reserved.split("\n")) if (name) headers.delete(name);
   }
   headers.delete("host");
   if (!keepCredential) headers.delete("authorization");
@@ -67,6 +80,7 @@ extern "C" {
     fn outbound_request(
         incoming: &JsValue,
         target: &str,
+        reserved: Option<&str>,
         identity: &str,
         keep_credential: bool,
     ) -> Result<JsValue, JsValue>;
@@ -105,9 +119,11 @@ async fn handle(req: Request, env: &Env) -> Result<Response, Rejection> {
     if config.require_https && url.scheme != "https" {
         return Err(Rejection::HttpsRequired);
     }
-    let method = req.method();
+    // The method exactly as the client sent it: `worker::Method` reads every
+    // method it does not know (PROPFIND, MKCOL, …) as GET.
+    let method = req.inner().method();
     let headers = req.headers();
-    let is_preflight = method == Method::Options
+    let is_preflight = method == "OPTIONS"
         && headers.has("origin").unwrap_or(false)
         && headers
             .has("access-control-request-method")
@@ -117,12 +133,13 @@ async fn handle(req: Request, env: &Env) -> Result<Response, Rejection> {
             .origins
             .get(&config.public_env)
             .ok_or(Rejection::Misconfigured)?;
-        return forward(req, &url, origin, None, None, &config).await;
+        return forward(req, &method, &url, origin, None, &config).await;
     }
 
     let authorization = headers.get("authorization").ok().flatten();
     let apikey = if config.allow_query_param {
-        url.query_value("apikey")
+        url.query_credential()
+            .map_err(|e| reject(Rejection::MalformedCredential(e), "query credential", None))?
     } else {
         None
     };
@@ -150,7 +167,7 @@ async fn handle(req: Request, env: &Env) -> Result<Response, Rejection> {
                 .map_err(|r| reject(r, "static key", Some(key.key_id())))?
         }
     };
-    gate::authorize(&caller, method.as_ref(), url.path)
+    gate::authorize(&caller, &method, url.path)
         .map_err(|r| reject(r, "scope", Some(&caller.key_id)))?;
     let origin = config.origins.get(&caller.env).ok_or_else(|| {
         reject(
@@ -159,7 +176,7 @@ async fn handle(req: Request, env: &Env) -> Result<Response, Rejection> {
             Some(&caller.key_id),
         )
     })?;
-    forward(req, &url, origin, Some(&caller), Some(&presented), &config).await
+    forward(req, &method, &url, origin, Some(&caller), &config).await
 }
 
 /// The JWT path: header checks, key record by `kid`, signature (once per
@@ -284,24 +301,24 @@ fn rejection_response(rejection: Rejection) -> worker::Result<Response> {
         .with_headers(headers))
 }
 
-/// Sends the request on to `origin`: same method, path, query (less a query
-/// credential), headers (less reserved and credential headers) and streamed
-/// body; plus the identity headers and their signature when a caller was
-/// verified. The origin's response is returned as it is.
+/// Sends the request on to `origin`: same method, path, query (less every
+/// `apikey` parameter), headers (less reserved and credential headers) and
+/// streamed body; plus the identity headers and their signature when a
+/// caller was verified. The origin's response is returned as it is.
 async fn forward(
     req: Request,
+    method: &str,
     url: &RequestUrl<'_>,
     origin: &str,
     caller: Option<&VerifiedCaller>,
-    presented: Option<&Presented>,
     config: &EdgeConfig,
 ) -> Result<Response, Rejection> {
-    let strip_query_credential =
-        presented.is_some_and(|p| p.source == Source::Query) && !config.forward_credential;
-    let query = if strip_query_credential {
-        url.query_without("apikey")
+    // `apikey` never reaches an origin, on any route, however it is spelt,
+    // unless the operator asked for the credential to be forwarded.
+    let query = if config.forward_credential {
+        url.query.map(std::borrow::Cow::Borrowed)
     } else {
-        url.query.map(str::to_owned)
+        url.forwarded_query()
     };
     let target = match query {
         Some(query) => format!("{origin}{}?{query}", url.path),
@@ -319,9 +336,8 @@ async fn forward(
             identity.push('\n');
         }
         if let Some(secret) = &config.signing_secret {
-            let method = req.inner().method();
             let identity_fields = shared::origin::Identity {
-                method: &method,
+                method,
                 path: url.path,
                 client_id: &caller.client_id,
                 key_id: &caller.key_id,
@@ -340,7 +356,31 @@ async fn forward(
             identity.push('\n');
         }
     }
-    let outbound = outbound_request(req.inner(), &target, &identity, config.forward_credential)
+    let build = |reserved: Option<&str>| {
+        outbound_request(
+            req.inner(),
+            &target,
+            reserved,
+            &identity,
+            config.forward_credential,
+        )
+    };
+    let built = build(None).and_then(|built| match built.as_string() {
+        // A shortlist of maybe-reserved names: decide, and build again.
+        Some(shortlist) => {
+            let mut reserved = String::new();
+            for name in shortlist
+                .split('\n')
+                .filter(|n| shared::headers::is_reserved(n))
+            {
+                reserved.push_str(name);
+                reserved.push('\n');
+            }
+            build(Some(&reserved))
+        }
+        None => Ok(built),
+    });
+    let outbound = built
         .map(|js| Request::from(js.unchecked_into::<worker::web_sys::Request>()))
         .map_err(|e| {
             console_log!("keygate: cannot build the origin request: {e:?}");

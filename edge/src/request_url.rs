@@ -4,6 +4,8 @@
 //! Why not the `url` crate: it drags IDNA tables (~100 KB of data) into the
 //! bundle for a URL that is already parsed and normalised by the runtime.
 
+use std::borrow::Cow;
+
 /// An absolute `http(s)` URL, split.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RequestUrl<'a> {
@@ -40,27 +42,110 @@ impl<'a> RequestUrl<'a> {
         })
     }
 
-    /// The first value of query parameter `name`, form-decoded.
-    pub fn query_value(&self, name: &str) -> Option<String> {
-        self.query?.split('&').find_map(|pair| {
-            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-            (form_decode(key)? == name)
-                .then(|| form_decode(value))
-                .flatten()
-        })
+    /// The `apikey` credential of the query: every parameter that names it
+    /// ([`is_apikey_name`]) must carry the same value (form-decoded; a value
+    /// that does not decode is taken as sent and fails the key format), else
+    /// the request is ambiguous and refused, like two different credentials.
+    pub fn query_credential(&self) -> Result<Option<String>, shared::Error> {
+        let mut found: Option<String> = None;
+        for (name, value) in pairs(self.query) {
+            if !is_apikey_name(name) {
+                continue;
+            }
+            let value = form_decode(value).unwrap_or_else(|| value.to_owned());
+            match &found {
+                Some(first) if *first != value => {
+                    return Err(shared::Error::ConflictingCredentials)
+                }
+                Some(_) => {}
+                None => found = Some(value),
+            }
+        }
+        Ok(found)
     }
 
-    /// The raw query without every `name=…` pair; the other pairs stay byte
-    /// for byte as the client sent them.
-    pub fn query_without(&self, name: &str) -> Option<String> {
+    /// The query to forward: the raw query without any pair that names
+    /// `apikey`, however spelt; the other pairs stay byte for byte, in order.
+    /// Borrowed (no allocation) when there is nothing to remove; `None` when
+    /// nothing is left.
+    pub fn forwarded_query(&self) -> Option<Cow<'a, str>> {
         let query = self.query?;
-        let kept: Vec<&str> = query
+        if !query
             .split('&')
-            .filter(|pair| {
-                form_decode(pair.split('=').next().unwrap_or("")).as_deref() != Some(name)
-            })
-            .collect();
-        Some(kept.join("&")).filter(|q| !q.is_empty())
+            .any(|pair| is_apikey_name(split_pair(pair).0))
+        {
+            return Some(Cow::Borrowed(query));
+        }
+        let mut kept = String::with_capacity(query.len());
+        for pair in query
+            .split('&')
+            .filter(|pair| !is_apikey_name(split_pair(pair).0))
+        {
+            if !kept.is_empty() {
+                kept.push('&');
+            }
+            kept.push_str(pair);
+        }
+        (!kept.is_empty()).then_some(Cow::Owned(kept))
+    }
+}
+
+/// `name=value` pairs of a raw query (a pair without `=` has an empty value).
+fn pairs(query: Option<&str>) -> impl Iterator<Item = (&str, &str)> {
+    query.into_iter().flat_map(|q| q.split('&')).map(split_pair)
+}
+
+fn split_pair(pair: &str) -> (&str, &str) {
+    pair.split_once('=').unwrap_or((pair, ""))
+}
+
+/// Whether a raw (still form-encoded) query parameter name is the `apikey`
+/// parameter, the way an origin's query parser might read it: form-decoded
+/// (`api%6Bey`, `api%6bey`), any case (`APIKEY`, `ApiKey`: ASP.NET and
+/// others look names up case-insensitively), surrounding spaces ignored
+/// (`+apikey+`, `apikey%20`), cut at a NUL (`apikey%00x`), or as an array
+/// (`apikey[]`, `apikey[0]`: PHP). The edge takes the credential from exactly
+/// these names (with `ALLOW_QUERY_PARAM`) and forwards none of them.
+/// Allocates nothing: it runs for every query parameter of every request.
+pub fn is_apikey_name(raw: &str) -> bool {
+    const NAME: &[u8] = b"apikey";
+    let mut decoded = FormBytes(raw.as_bytes()).skip_while(u8::is_ascii_whitespace);
+    for want in NAME {
+        match decoded.next() {
+            Some(got) if got.eq_ignore_ascii_case(want) => {}
+            _ => return false,
+        }
+    }
+    match decoded.find(|b| !b.is_ascii_whitespace()) {
+        None | Some(0 | b'[') => true,
+        Some(_) => false,
+    }
+}
+
+/// Form-decoded bytes of raw text: `+` is a space, `%XX` its byte, and a `%`
+/// that starts no escape stays a `%` (as lenient parsers keep it).
+struct FormBytes<'a>(&'a [u8]);
+
+impl Iterator for FormBytes<'_> {
+    type Item = u8;
+
+    fn next(&mut self) -> Option<u8> {
+        let (&first, rest) = self.0.split_first()?;
+        self.0 = rest;
+        match first {
+            b'+' => Some(b' '),
+            b'%' => {
+                let escaped = match rest {
+                    [high, low, ..] => hex(*high).zip(hex(*low)).map(|(h, l)| h << 4 | l),
+                    _ => None,
+                };
+                if escaped.is_some() {
+                    self.0 = &rest[2..];
+                }
+                Some(escaped.unwrap_or(b'%'))
+            }
+            other => Some(other),
+        }
     }
 }
 
@@ -74,8 +159,9 @@ fn form_decode(text: &str) -> Option<String> {
         match bytes[i] {
             b'+' => out.push(b' '),
             b'%' => {
-                let hex = text.get(i + 1..i + 3)?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
+                let high = hex(*bytes.get(i + 1)?)?;
+                let low = hex(*bytes.get(i + 2)?)?;
+                out.push(high << 4 | low);
                 i += 2;
             }
             b => out.push(b),
@@ -83,6 +169,15 @@ fn form_decode(text: &str) -> Option<String> {
         i += 1;
     }
     String::from_utf8(out).ok()
+}
+
+fn hex(byte: u8) -> Option<u8> {
+    match byte {
+        b'0'..=b'9' => Some(byte - b'0'),
+        b'a'..=b'f' => Some(byte - b'a' + 10),
+        b'A'..=b'F' => Some(byte - b'A' + 10),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -107,21 +202,98 @@ mod tests {
         assert_eq!(RequestUrl::parse("/relative"), None);
     }
 
+    fn url(query: &str) -> RequestUrl<'_> {
+        RequestUrl::parse(query).unwrap()
+    }
+
     #[test]
     fn query_values_and_removal() {
-        let url = RequestUrl::parse("http://h/p?a=1&api%6Bey=k%5F1&apikey=second&b=%20+x").unwrap();
-        assert_eq!(url.query_value("apikey").as_deref(), Some("k_1"));
-        assert_eq!(url.query_value("b").as_deref(), Some("  x"));
-        assert_eq!(url.query_value("missing"), None);
-        // Every spelling of the name goes, the rest stays as sent.
-        assert_eq!(url.query_without("apikey").as_deref(), Some("a=1&b=%20+x"));
-        let only = RequestUrl::parse("http://h/p?apikey=x").unwrap();
-        assert_eq!(only.query_without("apikey"), None);
+        let u = url("http://h/p?a=1&api%6Bey=k%5F1&apikey=second&b=%20+x");
+        // Two different values under the names of the credential: ambiguous.
         assert_eq!(
-            RequestUrl::parse("http://h/p?bad=%zz")
+            u.query_credential(),
+            Err(shared::Error::ConflictingCredentials)
+        );
+        let same = url("http://h/p?a=1&api%6Bey=k%5F1&APIKEY=k_1");
+        assert_eq!(same.query_credential().unwrap().as_deref(), Some("k_1"));
+        assert_eq!(form_decode("%20+x").as_deref(), Some("  x"));
+        assert_eq!(url("http://h/p?x=1").query_credential(), Ok(None));
+        assert_eq!(url("http://h/p").query_credential(), Ok(None));
+        // Every spelling of the name goes, the rest stays as sent.
+        assert_eq!(u.forwarded_query().as_deref(), Some("a=1&b=%20+x"));
+        let only = url("http://h/p?apikey=x");
+        assert_eq!(only.forwarded_query(), None);
+        assert_eq!(form_decode("%zz"), None);
+        assert_eq!(form_decode("%+1"), None);
+        // A value that does not decode is kept as sent (and fails the key format).
+        assert_eq!(
+            url("http://h/p?apikey=%zz")
+                .query_credential()
                 .unwrap()
-                .query_value("bad"),
-            None
+                .as_deref(),
+            Some("%zz")
+        );
+    }
+
+    #[test]
+    fn every_spelling_of_apikey_is_the_credential_and_never_forwarded() {
+        for name in [
+            "apikey",
+            "APIKEY",
+            "ApiKey",
+            "api%6Bey",
+            "api%6bey",
+            "%61%70%69%6b%65%79",
+            "+apikey",
+            "apikey+",
+            "apikey%20",
+            "%20apikey",
+            "apikey%09",
+            "apikey%00",
+            "apikey%00x",
+            "apikey[]",
+            "apikey%5B%5D",
+            "apikey[0]",
+        ] {
+            assert!(is_apikey_name(name), "{name}");
+            for query in [
+                format!("{name}=k"),
+                name.to_owned(),
+                format!("{name}="),
+                format!("{name}=k&{name}=k"),
+            ] {
+                let text = format!("http://h/p?a=1&{query}&b=%2F+c&a=2&&z");
+                let u = url(&text);
+                assert_eq!(
+                    u.forwarded_query().as_deref(),
+                    Some("a=1&b=%2F+c&a=2&&z"),
+                    "{query}"
+                );
+                assert!(u.query_credential().is_ok(), "{query}");
+            }
+        }
+        for name in [
+            "api_key", "apikeys", "xapikey", "api key", "api%", "apike", "", "key",
+        ] {
+            assert!(!is_apikey_name(name), "{name}");
+        }
+        // Nothing to remove: the query is borrowed as is, not copied.
+        let plain = url("http://h/p?a=1&b=2");
+        assert!(matches!(
+            plain.forwarded_query(),
+            Some(Cow::Borrowed("a=1&b=2"))
+        ));
+        // An empty value or a bare name is a (malformed) credential, not nothing.
+        assert_eq!(
+            url("http://h/p?apikey")
+                .query_credential()
+                .unwrap()
+                .as_deref(),
+            Some("")
+        );
+        assert_eq!(
+            url("http://h/p?apikey=&apikey=k").query_credential(),
+            Err(shared::Error::ConflictingCredentials)
         );
     }
 }

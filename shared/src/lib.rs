@@ -26,6 +26,7 @@ pub mod base62;
 pub mod credential;
 pub mod decision;
 pub mod error;
+pub mod headers;
 pub mod hex;
 mod json;
 pub mod jwk;
@@ -33,6 +34,7 @@ pub mod jwt;
 pub mod key;
 pub mod mac;
 pub mod origin;
+pub mod path;
 pub mod record;
 pub mod scope;
 #[cfg(feature = "mint")]

@@ -2,91 +2,92 @@
 //! The control plane validates them with [`Scope::parse`]; the edge enforces
 //! them with [`allows`].
 //!
-//! Prefixes match whole path segments: `/v1/reports` allows `/v1/reports`
-//! and `/v1/reports/2024`, not `/v1/reportsX`. A path with an encoded `/`,
-//! `\` or `.` (`%2F`, `%5C`, `%2E`) never matches a prefix other than `/`: an
-//! origin that decodes them could otherwise be walked out of the prefix.
+//! Methods are compared as the exact string the client sent: `GET` allows
+//! `GET` only, never `get`, `PROPFIND` or any other extension method (a
+//! runtime that maps unknown methods onto `GET` must not be what decides).
+//! `*` allows every method. Prefixes follow the one path rule of
+//! [`crate::path`]: whole segments, case-sensitive, and a path that an origin
+//! could read as another path (encoded `/`, `\` or `.`, dot segments with `;`
+//! parameters, …) matches no prefix narrower than `/`.
+
+use crate::path;
 
 /// The reserved scope of control-plane admin keys (never valid at the edge).
 pub const ADMIN: &str = "admin";
 
-const METHODS: [&str; 9] = [
+/// The methods a scope may name.
+pub const METHODS: [&str; 9] = [
     "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE",
 ];
 
 /// The methods a publishable key may use when its scopes say nothing else.
 pub const SAFE_METHODS: [&str; 3] = ["GET", "HEAD", "OPTIONS"];
 
-/// One parsed scope.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One parsed scope. Borrows its text: checking a request allocates nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Scope<'a> {
-    /// `None` means any method (`*`).
-    methods: Option<Vec<&'a str>>,
+    /// `None` means any method (`*`); else the comma-separated list, each in [`METHODS`].
+    methods: Option<&'a str>,
     prefix: &'a str,
 }
 
 impl<'a> Scope<'a> {
     /// Parses `METHODS:/prefix`; the error is a message fit for an API response.
     pub fn parse(text: &'a str) -> Result<Self, String> {
-        if text == ADMIN {
-            return Err("the admin scope is reserved for admin keys".to_owned());
-        }
-        let (methods, prefix) = text
-            .split_once(':')
-            .ok_or_else(|| format!("scope {text:?}: expected METHODS:/path-prefix"))?;
+        Self::parse_quietly(text).ok_or_else(|| {
+            if text == ADMIN {
+                return "the admin scope is reserved for admin keys".to_owned();
+            }
+            let Some((methods, _)) = text.split_once(':') else {
+                return format!("scope {text:?}: expected METHODS:/path-prefix");
+            };
+            if let Some(bad) = methods
+                .split(',')
+                .find(|m| methods != "*" && !METHODS.contains(m))
+            {
+                return format!("scope {text:?}: unknown method {bad:?}");
+            }
+            format!(
+                "scope {text:?}: the path prefix must start with /, hold no spaces, ?, #, ;, \\, \
+                 non-ASCII, empty or dot segments or encoded /, \\, . or %"
+            )
+        })
+    }
+
+    /// [`Scope::parse`] without building a message (the edge's hot path).
+    fn parse_quietly(text: &'a str) -> Option<Self> {
+        let (methods, prefix) = text.split_once(':')?;
         let methods = if methods == "*" {
             None
+        } else if methods.split(',').all(|m| METHODS.contains(&m)) {
+            Some(methods)
         } else {
-            let list: Vec<&str> = methods.split(',').collect();
-            if let Some(bad) = list.iter().find(|m| !METHODS.contains(m)) {
-                return Err(format!("scope {text:?}: unknown method {bad:?}"));
-            }
-            Some(list)
+            return None;
         };
-        if !prefix.starts_with('/')
-            || prefix.len() > 512
-            || prefix
-                .chars()
-                .any(|c| c.is_whitespace() || c.is_control() || c == '?' || c == '#')
-        {
-            return Err(format!(
-                "scope {text:?}: the path prefix must start with / and contain no spaces, ? or #"
-            ));
-        }
-        Ok(Self { methods, prefix })
+        path::is_valid_prefix(prefix).then_some(Self { methods, prefix })
     }
 
-    /// Whether this scope allows `method` on `path`.
+    /// Whether this scope allows `method` (exactly as sent) on `path`.
     pub fn allows(&self, method: &str, path: &str) -> bool {
-        let method_ok = self.methods.as_ref().is_none_or(|m| m.contains(&method));
-        method_ok && prefix_matches(self.prefix, path)
+        let method_ok = self
+            .methods
+            .is_none_or(|list| list.split(',').any(|m| m == method));
+        method_ok && path::prefix_matches(self.prefix, path)
     }
 }
 
-fn prefix_matches(prefix: &str, path: &str) -> bool {
-    if prefix == "/" {
-        return true;
-    }
-    let lower = path.to_ascii_lowercase();
-    if lower.contains("%2f") || lower.contains("%5c") || lower.contains("%2e") {
-        return false;
-    }
-    match path.strip_prefix(prefix) {
-        Some(rest) => rest.is_empty() || prefix.ends_with('/') || rest.starts_with('/'),
-        None => false,
-    }
-}
-
-/// Whether a key with these scopes may make this request. Empty scopes mean
-/// any method on any path for secret keys, and safe methods on any path for
-/// publishable keys; scopes that do not parse allow nothing.
+/// Whether a key with these scopes may make this request. `method` is the
+/// request method exactly as the client sent it; `path` the request path as
+/// received (percent-encoded, no query). Empty scopes mean any method on any
+/// path for secret keys, and exactly `GET`, `HEAD` and `OPTIONS` on any path
+/// for publishable keys; scopes that do not parse allow nothing.
 pub fn allows(scopes: &[String], publishable: bool, method: &str, path: &str) -> bool {
     if scopes.is_empty() {
         return !publishable || SAFE_METHODS.contains(&method);
     }
     scopes
         .iter()
-        .any(|s| Scope::parse(s).is_ok_and(|scope| scope.allows(method, path)))
+        .any(|s| Scope::parse_quietly(s).is_some_and(|scope| scope.allows(method, path)))
 }
 
 #[cfg(test)]
@@ -150,5 +151,125 @@ mod tests {
             "/v1/other"
         ));
         assert!(!allows(&scopes(&["garbage"]), false, "GET", "/"));
+    }
+
+    /// Every method in the IANA HTTP Method Registry, and a few that are not.
+    const IANA_METHODS: [&str; 40] = [
+        "ACL",
+        "BASELINE-CONTROL",
+        "BIND",
+        "CHECKIN",
+        "CHECKOUT",
+        "CONNECT",
+        "COPY",
+        "DELETE",
+        "GET",
+        "HEAD",
+        "LABEL",
+        "LINK",
+        "LOCK",
+        "MERGE",
+        "MKACTIVITY",
+        "MKCALENDAR",
+        "MKCOL",
+        "MKREDIRECTREF",
+        "MKWORKSPACE",
+        "MOVE",
+        "OPTIONS",
+        "ORDERPATCH",
+        "PATCH",
+        "POST",
+        "PRI",
+        "PROPFIND",
+        "PROPPATCH",
+        "PUT",
+        "QUERY",
+        "REBIND",
+        "REPORT",
+        "SEARCH",
+        "TRACE",
+        "UNBIND",
+        "UNCHECKOUT",
+        "UNLINK",
+        "UNLOCK",
+        "UPDATE",
+        "UPDATEREDIRECTREF",
+        "VERSION-CONTROL",
+    ];
+    const MADE_UP: [&str; 9] = [
+        "get", "Get", "head", "options", "PURGE", "FETCH", "GET ", "", "X-GET",
+    ];
+
+    #[test]
+    fn methods_are_compared_exactly() {
+        let reports = scopes(&["GET:/v1/reports"]);
+        let reads = scopes(&["GET,HEAD:/v1/reports"]);
+        let any = scopes(&["*:/v1/reports"]);
+        for method in IANA_METHODS.iter().chain(&MADE_UP) {
+            // A publishable key without scopes: exactly GET, HEAD, OPTIONS.
+            assert_eq!(
+                allows(&[], true, method, "/v1/reports"),
+                matches!(*method, "GET" | "HEAD" | "OPTIONS"),
+                "publishable {method:?}"
+            );
+            // A secret key without scopes: anything.
+            assert!(allows(&[], false, method, "/v1/reports"), "{method:?}");
+            // Scoped: exactly the listed methods, for either key type.
+            for publishable in [false, true] {
+                assert_eq!(
+                    allows(&reports, publishable, method, "/v1/reports/7"),
+                    *method == "GET",
+                    "GET-scoped {method:?}"
+                );
+                assert_eq!(
+                    allows(&reads, publishable, method, "/v1/reports/7"),
+                    matches!(*method, "GET" | "HEAD"),
+                    "GET,HEAD-scoped {method:?}"
+                );
+                assert!(
+                    allows(&any, publishable, method, "/v1/reports"),
+                    "{method:?}"
+                );
+                assert!(
+                    !allows(&any, publishable, method, "/v1/admin"),
+                    "{method:?}"
+                );
+            }
+        }
+        // Scopes name methods in upper case only; an extension method cannot be granted.
+        for bad in ["get:/", "PROPFIND:/", "GET,get:/", "GET ,HEAD:/"] {
+            assert!(Scope::parse(bad).is_err(), "{bad}");
+            assert!(!allows(&scopes(&[bad]), false, "GET", "/"), "{bad}");
+        }
+    }
+
+    #[test]
+    fn scopes_use_the_one_path_rule() {
+        let s = scopes(&["GET:/v1/reports"]);
+        for path in [
+            "/v1/reports/..;/admin",
+            "/v1/reports/..;x/admin",
+            "/v1/reports/.;/../admin",
+            "/v1/reports/..%2Fadmin",
+            "/v1/reports/%252e%252e/admin",
+            "/v1/reports//../admin",
+            "/v1/reports/%C0%AE%C0%AE/admin",
+            "/V1/reports",
+        ] {
+            assert!(!allows(&s, false, "GET", path), "{path}");
+        }
+        assert!(allows(&s, false, "GET", "/v1/reports/7;v=2"));
+        for bad in [
+            "GET:/v1/..",
+            "GET:/v1//x",
+            "GET:/v1;x",
+            "GET:/v1%2Fx",
+            "GET:/\\x",
+        ] {
+            assert!(Scope::parse(bad).is_err(), "{bad}");
+        }
+        assert!(Scope::parse("GET:/v1/..;/x")
+            .unwrap_err()
+            .contains("path prefix"));
     }
 }
