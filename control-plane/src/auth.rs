@@ -18,9 +18,7 @@ use shared::{
     decision::{self, Credential, Records, Rejection, TokenPolicy},
     jwt::VerifyOptions,
     key::KeyHash,
-    record::{
-        jwk_kv_name, static_key_kv_name, ClientRecord, JwkRecord, StaticKeyRecord, RECORD_VERSION,
-    },
+    record::{jwk_kv_name, static_key_kv_name, ClientRecord, JwkRecord, StaticKeyRecord},
 };
 
 use crate::{error::ApiError, records, state::AppState, store};
@@ -130,7 +128,9 @@ async fn records_of(row: &store::KeyRow, state: &AppState, now: i64) -> Result<R
         ..Records::default()
     };
     if row.is_admin() {
-        records.static_key = admin_record(row, client_disabled);
+        // Never published (admin keys open this API, not the edge), so built
+        // here: what the publisher would send if they were.
+        records.static_key = Some(records::static_record(row, client_disabled));
         return Ok(records);
     }
     let static_name = KeyHash::from_hex(&row.key_hash).map(|h| static_key_kv_name(&h));
@@ -143,23 +143,6 @@ async fn records_of(row: &store::KeyRow, state: &AppState, now: i64) -> Result<R
         }
     }
     Ok(records)
-}
-
-/// An admin key's static record: what the publisher would send if admin
-/// keys were published (they never are: they open this API, not the edge).
-fn admin_record(row: &store::KeyRow, client_disabled: bool) -> Option<StaticKeyRecord> {
-    Some(StaticKeyRecord {
-        v: RECORD_VERSION,
-        client_id: row.client_id.clone(),
-        key_id: row.key_id.clone(),
-        env: row.env.clone(),
-        key_type: row.key_type,
-        scopes: row.scope_list(),
-        expires_at: row.expires_at,
-        revoked_at: row.revoked_at,
-        client_disabled,
-        rev: row.rev,
-    })
 }
 
 /// Logs the detailed reason; the client gets only the refusal's code and message.

@@ -45,22 +45,8 @@ pub fn key_pairs(row: &KeyRow, client_disabled: bool, now_secs: i64) -> Vec<KvPa
         expiration,
         metadata: RecordMeta { rev: row.rev },
     };
-    let mut pairs = vec![pair(
-        static_key_kv_name(&hash),
-        StaticKeyRecord {
-            v: RECORD_VERSION,
-            client_id: row.client_id.clone(),
-            key_id: row.key_id.clone(),
-            env: row.env.clone(),
-            key_type: row.key_type,
-            scopes: row.scopes.clone(),
-            expires_at: row.expires_at,
-            revoked_at: row.revoked_at,
-            client_disabled,
-            rev: row.rev,
-        }
-        .encode(),
-    )];
+    let record = static_record(row, client_disabled);
+    let mut pairs = vec![pair(static_key_kv_name(&hash), record.encode())];
     if let Some(jwk) = row
         .public_jwk
         .as_deref()
@@ -68,21 +54,26 @@ pub fn key_pairs(row: &KeyRow, client_disabled: bool, now_secs: i64) -> Vec<KvPa
     {
         pairs.push(pair(
             jwk_kv_name(&row.key_id),
-            JwkRecord {
-                v: RECORD_VERSION,
-                client_id: row.client_id.clone(),
-                env: row.env.clone(),
-                jwk,
-                scopes: row.scopes.clone(),
-                expires_at: row.expires_at,
-                revoked_at: row.revoked_at,
-                client_disabled,
-                rev: row.rev,
-            }
-            .encode(),
+            JwkRecord::of_key(record, jwk).encode(),
         ));
     }
     pairs
+}
+
+/// A key's static record: its state as the edge reads it.
+pub fn static_record(row: &KeyRow, client_disabled: bool) -> StaticKeyRecord {
+    StaticKeyRecord {
+        v: RECORD_VERSION,
+        client_id: row.client_id.clone(),
+        key_id: row.key_id.clone(),
+        env: row.env.clone(),
+        key_type: row.key_type,
+        scopes: row.scopes.clone(),
+        expires_at: row.expires_at,
+        revoked_at: row.revoked_at,
+        client_disabled,
+        rev: row.rev,
+    }
 }
 
 /// Whether a key expired so long ago that its records may be gone from KV.

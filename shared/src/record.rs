@@ -203,6 +203,34 @@ pub struct JwkRecord {
 }
 
 impl JwkRecord {
+    /// The signing-key record of the key `record` describes: the same
+    /// access state, so the key's static and signed uses are refused or
+    /// accepted together.
+    pub fn of_key(record: StaticKeyRecord, jwk: PublicJwk) -> Self {
+        let StaticKeyRecord {
+            v,
+            client_id,
+            env,
+            scopes,
+            expires_at,
+            revoked_at,
+            client_disabled,
+            rev,
+            ..
+        } = record;
+        Self {
+            v,
+            client_id,
+            env,
+            jwk,
+            scopes,
+            expires_at,
+            revoked_at,
+            client_disabled,
+            rev,
+        }
+    }
+
     fn from_members(m: &Members) -> Result<Self, Error> {
         let KeyState {
             v,

@@ -62,6 +62,16 @@ pub async fn eventually<O: Outcome>(what: &str, mut probe: impl AsyncFnMut() -> 
     }
 }
 
+/// The wall clock in Unix seconds: tokens for the real edge and control
+/// plane must carry the real time.
+#[allow(clippy::disallowed_methods)] // tests may read the clock
+pub fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("the clock is after 1970")
+        .as_secs() as i64
+}
+
 /// The repository root.
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

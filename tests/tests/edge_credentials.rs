@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use keygate_tests::{eventually, Options, Stack};
+use keygate_tests::{eventually, now_secs as now, Options, Stack};
 use reqwest::StatusCode;
 use serde_json::Value;
 use shared::jwt::{mint, MintClaims};
@@ -20,14 +20,6 @@ const EDGE_SKEW: i64 = 30;
 /// The control plane's (the verifier default) and its default token audience.
 const API_SKEW: i64 = 60;
 const API_AUDIENCE: &str = "http://127.0.0.1:7070";
-
-#[allow(clippy::disallowed_methods)] // tests may read the clock
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
 
 /// `GET url` with each value as its own `Authorization` field: (status, code).
 async fn get(url: &str, authorizations: &[&str]) -> (StatusCode, String) {

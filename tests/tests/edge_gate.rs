@@ -167,11 +167,7 @@ async fn the_gate_through_workerd() {
     );
     // Publishable keys cannot sign: no JWK is published under their id.
     let pretender = shared::signing::SigningKeyPair::from_seed([9; 32], &publishable_id);
-    #[allow(clippy::disallowed_methods)] // tests may read the clock
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
+    let now = keygate_tests::now_secs();
     let claims = shared::jwt::MintClaims {
         client_id: &client_id,
         audience: &edge,

@@ -4,7 +4,7 @@
 
 use std::process::Command;
 
-use keygate_tests::repo_root;
+use keygate_tests::{now_secs as now, repo_root};
 use shared::{
     jwt::{self, MintClaims, Unverified, VerifyOptions},
     key::{AccessKey, KeyType},
@@ -17,14 +17,6 @@ const AUD: &str = "https://api.example.com";
 fn pair() -> SigningKeyPair {
     let key = AccessKey::from_entropy(KeyType::Secret, "live", [5; 12], &[6; 32]).unwrap();
     SigningKeyPair::derive(&key).unwrap()
-}
-
-#[allow(clippy::disallowed_methods)] // tests may read the clock
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
 }
 
 fn minted(pair: &SigningKeyPair) -> String {
