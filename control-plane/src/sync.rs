@@ -13,7 +13,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use crate::{
-    clock,
     db::Db,
     kv::{Kv, KvPair, ListedKey},
     records::{client_pair, key_pairs, long_expired},
@@ -99,12 +98,18 @@ pub fn diff(
     (report, writes)
 }
 
-/// Compares the namespace with the database and, unless `dry_run`, repairs it.
-pub async fn resync(db: &Db, kv: &dyn Kv, dry_run: bool) -> anyhow::Result<SyncReport> {
+/// Compares the namespace with the database as of `now_secs` and, unless
+/// `dry_run`, repairs it.
+pub async fn resync(
+    db: &Db,
+    kv: &dyn Kv,
+    dry_run: bool,
+    now_secs: i64,
+) -> anyhow::Result<SyncReport> {
     let clients = store::all_clients(&db.pool).await?;
     let keys = store::all_published_keys(&db.pool).await?;
     let listed = kv.list_all().await?;
-    let (mut report, writes) = diff(&clients, &keys, &listed, clock::now_secs());
+    let (mut report, writes) = diff(&clients, &keys, &listed, now_secs);
     if !dry_run {
         kv.bulk_put(&writes).await?;
         kv.bulk_delete(&report.extra).await?;

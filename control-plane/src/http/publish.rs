@@ -50,12 +50,17 @@ async fn publish_sync(
         .kv
         .as_ref()
         .ok_or(ApiError::Unavailable("no KV namespace is configured"))?;
-    let report = sync::resync(&state.db, kv.as_ref(), query.dry_run)
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "re-sync failed");
-            ApiError::Unavailable("the KV namespace could not be synchronised; see the logs")
-        })?;
+    let report = sync::resync(
+        &state.db,
+        kv.as_ref(),
+        query.dry_run,
+        state.clock.now_secs(),
+    )
+    .await
+    .map_err(|e| {
+        tracing::error!(error = %e, "re-sync failed");
+        ApiError::Unavailable("the KV namespace could not be synchronised; see the logs")
+    })?;
     tracing::info!(by = %admin.key_id, dry_run = query.dry_run, "re-sync run");
     Ok(Json(report))
 }
