@@ -4,7 +4,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: help setup build build-edge dev test lint fmt vectors test-rust test-wasm test-node test-fuzz fuzz soak bench bench-edge clean
+.PHONY: help setup build build-edge dev test lint fmt vectors test-rust test-wasm test-node test-fuzz test-bench-harness fuzz soak bench bench-edge clean
 
 help:
 	@echo "make dev    build and run the whole local stack (control plane, edge in workerd, demo origins)"
@@ -49,7 +49,12 @@ test-rust: build
 test-fuzz: setup
 	fuzz/run.sh --smoke
 
-test: lint test-wasm test-node test-fuzz test-rust
+# The edge benchmark's harness, in a few seconds (numbers not meaningful), so
+# its fixtures cannot drift from the record schema unnoticed.
+test-bench-harness: build
+	bench/edge/run.sh --quick --out "$${TMPDIR:-/tmp}/keygate-bench-edge-quick.md" > /dev/null
+
+test: lint test-wasm test-node test-fuzz test-rust test-bench-harness
 	@echo "make test: all suites passed"
 
 # Rewrites shared/tests/vectors/ from the code (review the diff: every

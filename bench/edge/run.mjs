@@ -273,7 +273,7 @@ async function mintTokens(privateJwk, kid, count) {
 // KV records exactly as the control plane publishes them (shared/src/record.rs).
 const sha256Hex = (text) => createHash("sha256").update(text).digest("hex");
 function kvRecords(km) {
-  const common = { scopes: [], expires_at: null, revoked_at: null, rev: 1 };
+  const common = { scopes: [], expires_at: null, revoked_at: null, client_disabled: false, rev: 1 };
   return {
     [`sk:${sha256Hex(km.key)}`]: { v: 1, client_id: CLIENT_ID, key_id: km.keyId, env: "live", key_type: "secret", ...common },
     [`jwk:${km.keyId}`]: { v: 1, client_id: CLIENT_ID, env: "live", jwk: km.jwk, ...common },
