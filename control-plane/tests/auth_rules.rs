@@ -12,19 +12,10 @@ use axum::{
     http::{header, HeaderValue, Method, Request, StatusCode},
 };
 use control_plane::clock;
-use serde_json::{json, Value};
+use serde_json::json;
 use shared::decision::Rejection;
 use shared::key::AccessKey;
-use support::{assert_error, backends, bearer, request, Api};
-
-/// The audience the API expects by default (`KeyPolicy::token_audience`).
-const API_AUDIENCE: &str = "http://127.0.0.1:7070";
-
-fn str_field<'a>(value: &'a Value, field: &str) -> &'a str {
-    value[field]
-        .as_str()
-        .unwrap_or_else(|| panic!("no string {field:?} in {value}"))
-}
+use support::{api_token, assert_error, backends, bearer, request, str_field, Api};
 
 /// `GET path` with every given `Authorization` value, as separate fields.
 fn with_authorizations(path: &str, values: &[&str]) -> Request<Body> {
@@ -36,19 +27,6 @@ fn with_authorizations(path: &str, values: &[&str]) -> Request<Body> {
 }
 
 /// A JWT for this API signed with `key`, issued at `iat`.
-fn api_token(key: &str, client_id: &str, iat: i64) -> String {
-    let key = AccessKey::parse(key).expect("parses");
-    let pair = shared::signing::SigningKeyPair::derive(&key).expect("secret key");
-    let claims = shared::jwt::MintClaims {
-        client_id,
-        audience: API_AUDIENCE,
-        issued_at: iat,
-        ttl: 300,
-        jti: "auth-rules",
-    };
-    shared::jwt::mint(&pair, &claims)
-}
-
 /// A client with one secret key: (client id, key text).
 async fn client_with_key(api: &Api, name: &str) -> (String, String) {
     let client = api.create_client(&json!({ "name": name })).await;

@@ -11,7 +11,7 @@ use control_plane::{clock, store};
 use serde_json::json;
 use shared::key::AccessKey;
 
-use support::{assert_error, backends, bearer, outbox_key_ids, request, str_field, Api};
+use support::{api_token, assert_error, backends, bearer, outbox_key_ids, request, str_field, Api};
 
 #[tokio::test]
 async fn key_holders_see_their_own_key_and_jwks_are_kept_public_only() {
@@ -98,20 +98,6 @@ async fn key_holders_see_their_own_key_and_jwks_are_kept_public_only() {
         );
         backend.finish().await;
     }
-}
-
-/// A JWT for this API (audience = the default token audience), signed with `key`.
-fn api_token(key: &str, client_id: &str, issued_at: i64) -> String {
-    let key = AccessKey::parse(key).expect("parses");
-    let pair = shared::signing::SigningKeyPair::derive(&key).expect("secret key");
-    let claims = shared::jwt::MintClaims {
-        client_id,
-        audience: "http://127.0.0.1:7070",
-        issued_at,
-        ttl: 300,
-        jti: "api-test",
-    };
-    shared::jwt::mint(&pair, &claims)
 }
 
 #[tokio::test]

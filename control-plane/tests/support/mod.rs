@@ -466,3 +466,18 @@ pub fn str_field<'a>(value: &'a Value, field: &str) -> &'a str {
         .as_str()
         .unwrap_or_else(|| panic!("{field} is not a string in {value}"))
 }
+
+/// A JWT for the control plane's default audience, signed with `key`'s
+/// derived pair, as a key holder's SDK would mint it.
+pub fn api_token(key: &str, client_id: &str, issued_at: i64) -> String {
+    let key = AccessKey::parse(key).expect("parses");
+    let pair = shared::signing::SigningKeyPair::derive(&key).expect("secret key");
+    let claims = shared::jwt::MintClaims {
+        client_id,
+        audience: "http://127.0.0.1:7070",
+        issued_at,
+        ttl: 300,
+        jti: "api-test",
+    };
+    shared::jwt::mint(&pair, &claims)
+}
