@@ -6,7 +6,7 @@
 use shared::key::{AccessKey, KeyType};
 
 use crate::{
-    clock,
+    clock::Clock,
     config::KeyPolicy,
     db::Db,
     mint::{self, KeySpec},
@@ -25,7 +25,12 @@ pub struct Issued {
 }
 
 /// Runs the backfill; each key is committed (with its outbox entry) on its own.
-pub async fn run(db: &Db, policy: &KeyPolicy, actor: &str) -> anyhow::Result<Vec<Issued>> {
+pub async fn run(
+    db: &Db,
+    policy: &KeyPolicy,
+    actor: &str,
+    clock: Clock,
+) -> anyhow::Result<Vec<Issued>> {
     let mut issued = Vec::new();
     for env in &policy.environments {
         for client in store::clients_without_keys(&db.pool, env).await? {
@@ -34,7 +39,7 @@ pub async fn run(db: &Db, policy: &KeyPolicy, actor: &str) -> anyhow::Result<Vec
                 .iter()
                 .filter_map(|t| KeyType::from_name(t))
             {
-                let now_ms = clock::now_ms();
+                let now_ms = clock.now_ms();
                 let (key, row) = mint::key_for(KeySpec {
                     client_id: client.client_id.clone(),
                     env: env.clone(),

@@ -13,7 +13,7 @@ use std::{collections::BTreeMap, sync::Arc, time::Duration};
 use tokio::sync::Notify;
 
 use crate::{
-    clock,
+    clock::Clock,
     db::Db,
     kv::{Kv, KvPair},
     records::{client_pair, key_pairs},
@@ -33,6 +33,7 @@ pub struct Publisher {
     db: Db,
     kv: Arc<dyn Kv>,
     wake: Arc<Notify>,
+    clock: Clock,
 }
 
 impl Publisher {
@@ -43,7 +44,17 @@ impl Publisher {
 
     /// A publisher over a namespace shared with others (the API's re-sync).
     pub fn shared(db: Db, kv: Arc<dyn Kv>, wake: Arc<Notify>) -> Self {
-        Self { db, kv, wake }
+        Self {
+            db,
+            kv,
+            wake,
+            clock: Clock::system(),
+        }
+    }
+
+    /// The same publisher reading `clock` (the server passes its own, tests a fixed one).
+    pub fn with_clock(self, clock: Clock) -> Self {
+        Self { clock, ..self }
     }
 
     /// Runs until `shutdown` resolves.
@@ -70,7 +81,7 @@ impl Publisher {
     /// One round: sends every due entry's current state; returns how many
     /// entries were acknowledged.
     pub async fn publish_due(&self) -> anyhow::Result<usize> {
-        let now_ms = clock::now_ms();
+        let now_ms = self.clock.now_ms();
         // Claimed for longer than a KV request may take (30 s time-out), so a
         // claim outlives its publish; a crashed publisher's claims lapse.
         let due = store::claim_outbox(&self.db, now_ms, CLAIM_MS, BATCH).await?;
@@ -128,7 +139,8 @@ impl Publisher {
                 let ids: Vec<i64> = due.iter().map(|e| e.outbox_id).collect();
                 let published: Vec<(String, i64)> =
                     rows.values().map(|r| (r.key_id.clone(), r.rev)).collect();
-                store::complete_outbox(&self.db.pool, &ids, &published, clock::now_ms()).await?;
+                store::complete_outbox(&self.db.pool, &ids, &published, self.clock.now_ms())
+                    .await?;
                 tracing::debug!(
                     entries = ids.len(),
                     records = pairs.len(),

@@ -51,7 +51,8 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
     let publisher = match kv {
         Some(kv) => {
             tracing::info!(base_url = %config.kv.cf_api_base_url, "publishing to Workers KV");
-            let publisher = Publisher::shared(db, kv, state.publish_wake.clone());
+            let publisher =
+                Publisher::shared(db, kv, state.publish_wake.clone()).with_clock(state.clock);
             let mut stop = stop_rx.clone();
             Some(tokio::spawn(publisher.run(async move {
                 let _ = stop.wait_for(|stop| *stop).await;

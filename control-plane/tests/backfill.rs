@@ -7,9 +7,13 @@
 mod support;
 
 use axum::http::Method;
+use control_plane::clock::Clock;
 use serde_json::json;
 use shared::key::KeyType;
 use support::{backends, bearer, request, str_field, Api};
+
+/// The backfill runs at this instant (2023-11-14), whatever the system clock says.
+const BACKFILL_CLOCK: Clock = Clock::fixed(1_700_000_000_000);
 
 #[tokio::test]
 async fn backfill_issues_missing_keys_once() {
@@ -23,7 +27,7 @@ async fn backfill_issues_missing_keys_once() {
         api.create_key(&half_id, &json!({ "env": "live" })).await;
 
         let policy = control_plane::config::KeyPolicy::default();
-        let issued = control_plane::backfill::run(&backend.db, &policy, "test")
+        let issued = control_plane::backfill::run(&backend.db, &policy, "test", BACKFILL_CLOCK)
             .await
             .expect("backfill");
         let mut got: Vec<(String, String, &str)> = issued
@@ -66,8 +70,15 @@ async fn backfill_issues_missing_keys_once() {
             ))
             .await;
         assert_eq!(own.json["client_id"], bare_id.as_str(), "[{ctx}]");
+        // Minted at the clock it was given, not the system's.
+        assert_eq!(
+            own.json["created_at"],
+            BACKFILL_CLOCK.now_secs(),
+            "[{ctx}] {}",
+            own.json
+        );
         // Idempotent.
-        let again = control_plane::backfill::run(&backend.db, &policy, "test")
+        let again = control_plane::backfill::run(&backend.db, &policy, "test", BACKFILL_CLOCK)
             .await
             .expect("backfill");
         assert!(

@@ -137,3 +137,28 @@ async fn replicas_drain_one_outbox_in_order() {
         backend.finish().await;
     }
 }
+
+/// The publisher reads the clock it is given: an outbox entry written now is
+/// not yet due for a publisher whose clock is an hour behind, and is for one
+/// whose clock is now.
+#[tokio::test]
+async fn the_publisher_reads_its_injected_clock() {
+    for backend in backends().await {
+        let ctx = backend.label;
+        let db = &backend.db;
+        let kv = MemoryKv::new();
+        let now_ms = clock::now_ms();
+        store::insert_client(&db.pool, "cl_clock", "clock", None, "{}", "test", now_ms)
+            .await
+            .unwrap();
+        let behind = Publisher::new(db.clone(), kv.clone(), Arc::default())
+            .with_clock(clock::Clock::fixed(now_ms - 3_600_000));
+        assert_eq!(behind.publish_due().await.unwrap(), 0, "[{ctx}]");
+        assert!(kv.value("client:cl_clock").is_none(), "[{ctx}]");
+        let present = Publisher::new(db.clone(), kv.clone(), Arc::default())
+            .with_clock(clock::Clock::fixed(now_ms + 1));
+        assert!(present.publish_due().await.unwrap() > 0, "[{ctx}]");
+        assert!(kv.value("client:cl_clock").is_some(), "[{ctx}]");
+        backend.finish().await;
+    }
+}

@@ -78,7 +78,7 @@ fn write_secret_file(path: &std::path::Path, secret: &str) -> anyhow::Result<()>
 
 pub(super) async fn backfill(db: &DbArgs, policy: &KeyPolicy, json: bool) -> anyhow::Result<()> {
     let db = db::connect(&db.database_url).await?;
-    let issued = crate::backfill::run(&db, policy, "cli:backfill").await?;
+    let issued = crate::backfill::run(&db, policy, "cli:backfill", clock::Clock::system()).await?;
     for item in &issued {
         let key = &item.key;
         if json {
