@@ -56,7 +56,7 @@ fn run(c: &mut Criterion) -> Vec<String> {
         }
     };
 
-    let key = AccessKey::from_entropy(KeyType::Secret, "live", [1; 12], &[2; 32]).unwrap();
+    let key = AccessKey::from_entropy(KeyType::Secret, "live", None, [1; 12], &[2; 32]).unwrap();
     let key_text = key.expose().to_owned();
     let pair = SigningKeyPair::derive(&key).unwrap();
     let verification_key = pair.public_jwk().verification_key().unwrap();

@@ -15,20 +15,22 @@ pub fn random<const N: usize>() -> [u8; N] {
     bytes
 }
 
-/// A new access key (secret or publishable) for `env`, default size.
-pub fn new_key(key_type: KeyType, env: &str) -> Result<AccessKey, shared::Error> {
-    new_key_sized(key_type, env, key_type.secret_bytes())
+/// A new access key (secret or publishable) of `client_id` for `env`,
+/// default size. The key carries its client id.
+pub fn new_key(key_type: KeyType, env: &str, client_id: &str) -> Result<AccessKey, shared::Error> {
+    new_key_sized(key_type, env, client_id, key_type.secret_bytes())
 }
 
 /// A new access key with a `bytes`-byte secret (one of the type's allowed sizes).
 pub fn new_key_sized(
     key_type: KeyType,
     env: &str,
+    client_id: &str,
     bytes: usize,
 ) -> Result<AccessKey, shared::Error> {
     let secret = random::<64>();
     let secret = secret.get(..bytes).ok_or(shared::Error::KeySecret)?;
-    AccessKey::from_entropy(key_type, env, random(), secret)
+    AccessKey::from_entropy(key_type, env, Some(client_id), random(), secret)
 }
 
 /// What a new key should be.
@@ -70,7 +72,7 @@ impl KeySpec {
 /// (hash and, for secret keys, the public JWK of its Ed25519 pair; never the
 /// key or the private key).
 pub fn key_for(spec: KeySpec) -> Result<(AccessKey, NewKey), shared::Error> {
-    let key = new_key_sized(spec.key_type, &spec.env, spec.secret_bytes)?;
+    let key = new_key_sized(spec.key_type, &spec.env, &spec.client_id, spec.secret_bytes)?;
     let public_jwk = SigningKeyPair::derive(&key)
         .ok()
         .map(|pair| serde_json::to_string(&pair.public_jwk()).unwrap_or_default());
@@ -99,12 +101,14 @@ mod tests {
 
     #[test]
     fn keys_and_ids_are_fresh_and_well_formed() {
-        let a = new_key(KeyType::Secret, "live").unwrap();
-        let b = new_key(KeyType::Secret, "live").unwrap();
+        let client = new_client_id();
+        let a = new_key(KeyType::Secret, "live", &client).unwrap();
+        let b = new_key(KeyType::Secret, "live", &client).unwrap();
+        assert_eq!(a.client_id(), Some(client.clone()));
         assert_ne!(a.key_id(), b.key_id());
         assert_ne!(a.expose(), b.expose());
         assert_eq!(AccessKey::parse(a.expose()).unwrap(), a);
-        let p = new_key(KeyType::Publishable, "test").unwrap();
+        let p = new_key(KeyType::Publishable, "test", &client).unwrap();
         assert!(p.expose().starts_with("kg_pk_test_"));
         assert_ne!(new_client_id(), new_client_id());
         assert_eq!(new_client_id().len(), 20);

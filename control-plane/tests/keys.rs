@@ -334,6 +334,7 @@ async fn key_sizes_follow_the_policy() {
             let default_len = AccessKey::from_entropy(
                 KeyType::from_name(key_type).unwrap(),
                 "live",
+                Some(&client_id),
                 [0; 12],
                 &vec![0; KeyType::from_name(key_type).unwrap().secret_bytes()],
             )

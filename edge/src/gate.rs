@@ -66,7 +66,7 @@ mod tests {
     // these cover what the edge adds: KV values in, fail closed on garbage.
 
     fn key() -> AccessKey {
-        AccessKey::from_entropy(KeyType::Secret, "live", [3; 12], &[4; 32]).unwrap()
+        AccessKey::from_entropy(KeyType::Secret, "live", None, [3; 12], &[4; 32]).unwrap()
     }
 
     #[test]

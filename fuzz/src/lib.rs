@@ -34,12 +34,12 @@ pub struct Fixture {
 
 /// A fixed, valid secret access key (its id is the fixed key's `kid`).
 pub fn secret_key() -> AccessKey {
-    AccessKey::from_entropy(KeyType::Secret, "live", [1; 12], &[2; 32]).expect("valid entropy")
+    AccessKey::from_entropy(KeyType::Secret, "live", None, [1; 12], &[2; 32]).expect("valid entropy")
 }
 
 /// A fixed, valid publishable access key.
 pub fn publishable_key() -> AccessKey {
-    AccessKey::from_entropy(KeyType::Publishable, "test", [3; 12], &[4; 24]).expect("valid entropy")
+    AccessKey::from_entropy(KeyType::Publishable, "test", None, [3; 12], &[4; 24]).expect("valid entropy")
 }
 
 /// The claims of the reference token, ready to sign as a payload.

@@ -18,6 +18,9 @@ pub enum Error {
     KeyEnvironment,
     /// The key id segment is not 17 base62 characters.
     KeyId,
+    /// The client segment is not 1 to 24 base62 characters, or a client id
+    /// given to mint a key is not `cl_` and such a segment.
+    KeyClient,
     /// The secret part has the wrong length or characters.
     KeySecret,
     /// The checksum does not match: a typo or a truncated copy.
@@ -102,6 +105,7 @@ impl Error {
             | Self::KeyType
             | Self::KeyEnvironment
             | Self::KeyId
+            | Self::KeyClient
             | Self::KeySecret
             | Self::KeyChecksum
             | Self::KeyTooLong
@@ -147,6 +151,7 @@ impl fmt::Display for Error {
             Self::KeyType => "unknown key type",
             Self::KeyEnvironment => "invalid environment in key",
             Self::KeyId => "invalid key id",
+            Self::KeyClient => "invalid client id in key",
             Self::KeySecret => "invalid key secret",
             Self::KeyChecksum => "key checksum mismatch",
             Self::KeyTooLong => "credential too long",

@@ -1,14 +1,26 @@
-//! The access-key format: `kg_<type>_<env>_<key id>_<secret><checksum>`.
+//! The access-key format: `kg_<type>_<env>_<key id>_<client>_<secret><checksum>`.
 //!
 //! - `type`: `sk` (secret key) or `pk` (publishable key);
 //! - `env`: `[a-z][a-z0-9]{0,15}` (`live`, `test`, or any configured name);
 //! - `key id`: 17 base62 digits (96 random bits), public: it names the key in
 //!   the API, in logs and as a JWT `kid`;
+//! - `client`: the key's client id without its `cl_` prefix (1 to 24 base62
+//!   digits; minted client ids have 17), public: it is what a holder's SDK
+//!   writes into a token's `iss` and `sub`, so the key alone is enough to
+//!   sign (no client id to configure, no call to the control plane);
 //! - `secret`: 43 base62 digits (256 bits) for secret keys, 33 (192 bits) for
 //!   publishable keys, from the caller's CSPRNG;
 //! - `checksum`: 6 base62 digits, CRC-32 (IEEE) of everything before it, so
 //!   a mistyped or truncated key is refused without a KV read. It is not a
 //!   security control; the hash lookup is.
+//!
+//! Keys issued before the client segment existed (*legacy* keys,
+//! `kg_<type>_<env>_<key id>_<secret><checksum>`) parse too, and
+//! [`AccessKey::client_id`] is `None` for them. The two layouts cannot be
+//! confused: base62 has no `_`, so a legacy key has four `_`-separated parts
+//! after `kg_` and a current one five. Nothing trusts the client segment: the
+//! edge binds a token to the client its `kid` record names, and a static key
+//! is looked up by the hash of its whole text.
 //!
 //! Only `[A-Za-z0-9_]` appears, so keys are safe in headers, URLs and shells,
 //! and a double-click selects the whole key.
@@ -24,9 +36,13 @@ const KEY_ID_BYTES: usize = 12;
 const CHECKSUM_LEN: usize = base62::encoded_len(4);
 /// The length of a key id.
 pub const KEY_ID_LEN: usize = base62::encoded_len(KEY_ID_BYTES);
-/// No key we issue is longer (a 64-byte secret and a 16-letter environment
-/// make 157); anything longer is refused before parsing.
+/// No key we issue is longer (a 64-byte secret, a 16-letter environment and
+/// a 24-digit client segment make 158); anything longer is refused before
+/// parsing.
 pub const MAX_KEY_LEN: usize = 160;
+/// The longest client segment.
+pub const MAX_CLIENT_SEGMENT_LEN: usize = 24;
+const CLIENT_PREFIX: &str = "cl_";
 
 /// Secret or publishable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -112,6 +128,19 @@ pub fn is_valid_key_id(id: &str) -> bool {
     base62::decode::<KEY_ID_BYTES>(id).is_some()
 }
 
+/// Whether `segment` can be a key's client segment: 1 to 24 base62 digits.
+fn is_valid_client_segment(segment: &str) -> bool {
+    (1..=MAX_CLIENT_SEGMENT_LEN).contains(&segment.len()) && segment.bytes().all(base62::is_digit)
+}
+
+/// The client segment a key of client `client_id` carries, if that id can be
+/// carried (`cl_` and 1 to 24 base62 digits).
+pub fn client_segment(client_id: &str) -> Option<&str> {
+    client_id
+        .strip_prefix(CLIENT_PREFIX)
+        .filter(|segment| is_valid_client_segment(segment))
+}
+
 /// A well-formed access key whose checksum matched.
 ///
 /// Holding one proves only that the text is a key we *could* have issued; it
@@ -122,15 +151,21 @@ pub struct AccessKey {
     text: String,
     key_type: KeyType,
     env_len: usize,
+    /// Length of the client segment; 0 for a legacy key.
+    client_len: usize,
 }
 
 impl AccessKey {
     /// Builds a new key from random bytes the caller drew from a CSPRNG.
     ///
-    /// `secret` must be exactly `key_type.secret_bytes()` long.
+    /// `client_id` is the client the key belongs to (`cl_…`), carried in the
+    /// key; `None` builds a legacy key without it (only to test that keys
+    /// issued before the client segment keep working). `secret` must be one
+    /// of `key_type.allowed_secret_sizes()` long.
     pub fn from_entropy(
         key_type: KeyType,
         env: &str,
+        client_id: Option<&str>,
         key_id: [u8; KEY_ID_BYTES],
         secret: &[u8],
     ) -> Result<Self, Error> {
@@ -140,18 +175,27 @@ impl AccessKey {
         if !key_type.allowed_secret_sizes().contains(&secret.len()) {
             return Err(Error::KeySecret);
         }
+        let client = match client_id {
+            Some(id) => Some(client_segment(id).ok_or(Error::KeyClient)?),
+            None => None,
+        };
         let mut text = format!(
-            "{PREFIX}{}_{env}_{}_{}",
+            "{PREFIX}{}_{env}_{}_",
             key_type.tag(),
-            base62::encode(&key_id),
-            base62::encode(secret)
+            base62::encode(&key_id)
         );
+        if let Some(segment) = client {
+            text.push_str(segment);
+            text.push('_');
+        }
+        text.push_str(&base62::encode(secret));
         let checksum = crc32fast::hash(text.as_bytes()).to_be_bytes();
         text.push_str(&base62::encode(&checksum));
         Ok(Self {
             text,
             key_type,
             env_len: env.len(),
+            client_len: client.map_or(0, str::len),
         })
     }
 
@@ -172,7 +216,12 @@ impl AccessKey {
         if !is_valid_key_id(key_id) {
             return Err(Error::KeyId);
         }
-        let body = parts.next().ok_or(Error::KeySecret)?;
+        let rest = parts.next().ok_or(Error::KeySecret)?;
+        let (client, body) = match rest.split_once('_') {
+            Some((client, body)) if is_valid_client_segment(client) => (client, body),
+            Some(_) => return Err(Error::KeyClient),
+            None => ("", rest),
+        };
         if body.len() <= CHECKSUM_LEN || !body.bytes().all(base62::is_digit) {
             return Err(Error::KeySecret);
         }
@@ -196,6 +245,7 @@ impl AccessKey {
             text: text.to_owned(),
             key_type,
             env_len: env.len(),
+            client_len: client.len(),
         })
     }
 
@@ -216,6 +266,22 @@ impl AccessKey {
         &self.text[start..start + KEY_ID_LEN]
     }
 
+    /// The client id the key carries (`cl_…`); `None` for a legacy key.
+    pub fn client_id(&self) -> Option<String> {
+        (self.client_len > 0).then(|| {
+            let start = PREFIX.len() + 3 + self.env_len + 1 + KEY_ID_LEN + 1;
+            format!(
+                "{CLIENT_PREFIX}{}",
+                &self.text[start..start + self.client_len]
+            )
+        })
+    }
+
+    /// Whether the key predates the client segment.
+    pub fn is_legacy(&self) -> bool {
+        self.client_len == 0
+    }
+
     /// The 256-bit secret of a secret key (the seed material of its Ed25519
     /// pair); `None` for publishable keys.
     #[cfg(feature = "mint")]
@@ -223,7 +289,12 @@ impl AccessKey {
         if self.key_type != KeyType::Secret {
             return None;
         }
-        let start = PREFIX.len() + 3 + self.env_len + 1 + KEY_ID_LEN + 1;
+        let client = if self.client_len > 0 {
+            self.client_len + 1
+        } else {
+            0
+        };
+        let start = PREFIX.len() + 3 + self.env_len + 1 + KEY_ID_LEN + 1 + client;
         let secret = &self.text[start..self.text.len() - CHECKSUM_LEN];
         let size = self
             .key_type
@@ -251,6 +322,7 @@ impl fmt::Debug for AccessKey {
             .field("key_type", &self.key_type)
             .field("environment", &self.environment())
             .field("key_id", &self.key_id())
+            .field("client_id", &self.client_id())
             .field("secret", &"<redacted>")
             .finish()
     }
@@ -296,18 +368,30 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    const CLIENT: &str = "cl_0123456789abcdefG";
+
     fn sample(key_type: KeyType, env: &str) -> AccessKey {
         let secret = vec![0xa5; key_type.secret_bytes()];
-        AccessKey::from_entropy(key_type, env, [1; 12], &secret).unwrap()
+        AccessKey::from_entropy(key_type, env, Some(CLIENT), [1; 12], &secret).unwrap()
+    }
+
+    fn legacy(key_type: KeyType, env: &str) -> AccessKey {
+        let secret = vec![0xa5; key_type.secret_bytes()];
+        AccessKey::from_entropy(key_type, env, None, [1; 12], &secret).unwrap()
     }
 
     #[test]
-    fn formats_and_parses_both_types() {
-        for (key_type, tag, len) in [
-            (KeyType::Secret, "sk", 78),
-            (KeyType::Publishable, "pk", 68),
+    fn formats_and_parses_both_types_in_both_layouts() {
+        for (key_type, tag, len, client) in [
+            (KeyType::Secret, "sk", 96, Some(CLIENT)),
+            (KeyType::Publishable, "pk", 86, Some(CLIENT)),
+            (KeyType::Secret, "sk", 78, None),
+            (KeyType::Publishable, "pk", 68, None),
         ] {
-            let key = sample(key_type, "live");
+            let key = match client {
+                Some(_) => sample(key_type, "live"),
+                None => legacy(key_type, "live"),
+            };
             let text = key.expose();
             assert!(text.starts_with(&format!("kg_{tag}_live_")), "{text}");
             assert_eq!(text.len(), len);
@@ -317,7 +401,50 @@ mod tests {
             assert_eq!(parsed.key_type(), key_type);
             assert_eq!(parsed.environment(), "live");
             assert_eq!(parsed.key_id(), base62::encode(&[1; 12]));
+            assert_eq!(parsed.client_id().as_deref(), client);
+            assert_eq!(parsed.is_legacy(), client.is_none());
         }
+    }
+
+    #[cfg(feature = "mint")]
+    #[test]
+    fn both_layouts_hold_the_same_secret() {
+        for key_type in [KeyType::Secret, KeyType::Publishable] {
+            let (current, old) = (sample(key_type, "test"), legacy(key_type, "test"));
+            assert_eq!(current.secret_bytes(), old.secret_bytes());
+        }
+    }
+
+    #[test]
+    fn client_ids_a_key_can_carry() {
+        assert_eq!(client_segment("cl_admin"), Some("admin"));
+        assert_eq!(client_segment(CLIENT), Some(&CLIENT[3..]));
+        for bad in [
+            "",
+            "cl_",
+            "admin",
+            "cl_a_b",
+            "cl_é",
+            "cl_aaaaaaaaaaaaaaaaaaaaaaaaa",
+            "CL_x",
+        ] {
+            assert_eq!(client_segment(bad), None, "{bad}");
+            assert_eq!(
+                AccessKey::from_entropy(KeyType::Secret, "live", Some(bad), [1; 12], &[1; 32]),
+                Err(Error::KeyClient),
+                "{bad}"
+            );
+        }
+        let admin =
+            AccessKey::from_entropy(KeyType::Secret, "live", Some("cl_admin"), [1; 12], &[1; 32])
+                .unwrap();
+        assert_eq!(
+            AccessKey::parse(admin.expose())
+                .unwrap()
+                .client_id()
+                .as_deref(),
+            Some("cl_admin")
+        );
     }
 
     #[test]
@@ -338,6 +465,18 @@ mod tests {
             (good.replacen("_live_", "_Live_", 1), Error::KeyEnvironment),
             (good.replacen("_live_", "__", 1), Error::KeyEnvironment),
             (good.replacen("_live_", "_live_0", 1), Error::KeyId),
+            (
+                good.replacen("_0123456789abcdefG_", "__", 1),
+                Error::KeyClient,
+            ),
+            (
+                good.replacen("_0123456789abcdefG_", "_0123-_", 1),
+                Error::KeyClient,
+            ),
+            (
+                good.replacen("_0123456789abcdefG_", "_a_b_", 1),
+                Error::KeySecret,
+            ),
             (good[..good.len() - 1].to_owned(), Error::KeySecret),
             (format!("{good}0"), Error::KeySecret),
             ("a".repeat(MAX_KEY_LEN + 1), Error::KeyTooLong),
@@ -359,8 +498,14 @@ mod tests {
     fn every_allowed_size_round_trips_and_others_are_refused() {
         for key_type in [KeyType::Secret, KeyType::Publishable] {
             for &size in key_type.allowed_secret_sizes() {
-                let key =
-                    AccessKey::from_entropy(key_type, "live", [2; 12], &vec![0xee; size]).unwrap();
+                let key = AccessKey::from_entropy(
+                    key_type,
+                    "zzzzzzzzzzzzzzzz",
+                    Some("cl_aaaaaaaaaaaaaaaaaaaaaaaa"),
+                    [2; 12],
+                    &vec![0xee; size],
+                )
+                .unwrap();
                 assert_eq!(
                     AccessKey::parse(key.expose()),
                     Ok(key.clone()),
@@ -370,16 +515,28 @@ mod tests {
             }
         }
         assert_eq!(
-            AccessKey::from_entropy(KeyType::Secret, "live", [0; 12], &[0; 40]),
+            AccessKey::from_entropy(KeyType::Secret, "live", Some(CLIENT), [0; 12], &[0; 40]),
             Err(Error::KeySecret)
         );
         assert_eq!(
-            AccessKey::from_entropy(KeyType::Publishable, "live", [0; 12], &[0; 64]),
+            AccessKey::from_entropy(
+                KeyType::Publishable,
+                "live",
+                Some(CLIENT),
+                [0; 12],
+                &[0; 64]
+            ),
             Err(Error::KeySecret)
         );
         // A publishable-sized secret under the secret tag: refused.
-        let publishable =
-            AccessKey::from_entropy(KeyType::Publishable, "live", [2; 12], &[1; 24]).unwrap();
+        let publishable = AccessKey::from_entropy(
+            KeyType::Publishable,
+            "live",
+            Some(CLIENT),
+            [2; 12],
+            &[1; 24],
+        )
+        .unwrap();
         let retagged = publishable.expose().replacen("kg_pk_", "kg_sk_", 1);
         assert_eq!(AccessKey::parse(&retagged), Err(Error::KeySecret));
     }
@@ -387,11 +544,11 @@ mod tests {
     #[test]
     fn refuses_wrong_entropy_and_bad_environment_when_minting() {
         assert_eq!(
-            AccessKey::from_entropy(KeyType::Secret, "live", [0; 12], &[0; 24]),
+            AccessKey::from_entropy(KeyType::Secret, "live", Some(CLIENT), [0; 12], &[0; 24]),
             Err(Error::KeySecret)
         );
         assert_eq!(
-            AccessKey::from_entropy(KeyType::Secret, "LIVE", [0; 12], &[0; 32]),
+            AccessKey::from_entropy(KeyType::Secret, "LIVE", Some(CLIENT), [0; 12], &[0; 32]),
             Err(Error::KeyEnvironment)
         );
     }
@@ -413,16 +570,21 @@ mod tests {
             kid in proptest::array::uniform12(any::<u8>()),
             secret in proptest::array::uniform32(any::<u8>()),
             env in "[a-z][a-z0-9]{0,15}",
+            client in proptest::option::of("cl_[A-Za-z0-9]{1,24}"),
         ) {
-            let key = AccessKey::from_entropy(KeyType::Secret, &env, kid, &secret).unwrap();
+            let key = AccessKey::from_entropy(KeyType::Secret, &env, client.as_deref(), kid, &secret)
+                .unwrap();
             let parsed = AccessKey::parse(key.expose()).unwrap();
             prop_assert_eq!(parsed.environment(), env.as_str());
             prop_assert_eq!(parsed.key_id(), base62::encode(&kid));
+            prop_assert_eq!(parsed.client_id(), client);
+            #[cfg(feature = "mint")]
+            prop_assert_eq!(parsed.secret_bytes(), Some(secret.to_vec()));
         }
 
         #[test]
         fn every_single_byte_mutation_is_refused(
-            position in 0usize..78,
+            position in 0usize..96,
             replacement in any::<u8>(),
         ) {
             let key = sample(KeyType::Secret, "live");

@@ -9,7 +9,7 @@
 //! use shared::key::{AccessKey, KeyType};
 //!
 //! // The control plane draws these bytes from the OS CSPRNG.
-//! let key = AccessKey::from_entropy(KeyType::Secret, "live", [7; 12], &[9; 32]).unwrap();
+//! let key = AccessKey::from_entropy(KeyType::Secret, "live", None, [7; 12], &[9; 32]).unwrap();
 //! let text = key.expose();
 //! assert!(text.starts_with("kg_sk_live_"));
 //!

@@ -144,7 +144,8 @@ mod tests {
 
     #[test]
     fn derivation_is_deterministic_and_domain_separated() {
-        let key = AccessKey::from_entropy(KeyType::Secret, "live", [1; 12], &[2; 32]).unwrap();
+        let key =
+            AccessKey::from_entropy(KeyType::Secret, "live", None, [1; 12], &[2; 32]).unwrap();
         let a = SigningKeyPair::derive(&key).unwrap();
         let b = SigningKeyPair::derive(&AccessKey::parse(key.expose()).unwrap()).unwrap();
         assert_eq!(a.public_key(), b.public_key());
@@ -153,7 +154,8 @@ mod tests {
         let raw = SigningKeyPair::from_seed([2; 32], key.key_id());
         assert_ne!(a.public_key(), raw.public_key());
         // Another key id, same secret: another pair.
-        let other = AccessKey::from_entropy(KeyType::Secret, "live", [9; 12], &[2; 32]).unwrap();
+        let other =
+            AccessKey::from_entropy(KeyType::Secret, "live", None, [9; 12], &[2; 32]).unwrap();
         assert_ne!(
             SigningKeyPair::derive(&other).unwrap().public_key(),
             a.public_key()
@@ -161,7 +163,7 @@ mod tests {
         // Pinned, so that a change of KDF cannot go unnoticed.
         assert_eq!(a.public_jwk().x, PINNED_X);
         let publishable =
-            AccessKey::from_entropy(KeyType::Publishable, "live", [1; 12], &[2; 24]).unwrap();
+            AccessKey::from_entropy(KeyType::Publishable, "live", None, [1; 12], &[2; 24]).unwrap();
         assert_eq!(
             SigningKeyPair::derive(&publishable).err(),
             Some(Error::KeyNotSignable)
@@ -172,7 +174,8 @@ mod tests {
 
     #[test]
     fn debug_and_private_jwk() {
-        let key = AccessKey::from_entropy(KeyType::Secret, "live", [1; 12], &[2; 32]).unwrap();
+        let key =
+            AccessKey::from_entropy(KeyType::Secret, "live", None, [1; 12], &[2; 32]).unwrap();
         let pair = SigningKeyPair::derive(&key).unwrap();
         let private: serde_json::Value = serde_json::from_str(&pair.private_jwk_json()).unwrap();
         let d = private["d"].as_str().unwrap().to_owned();

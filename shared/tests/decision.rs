@@ -13,7 +13,7 @@ use shared::key::{AccessKey, KeyType};
 use shared::record::{StaticKeyRecord, RECORD_VERSION};
 
 fn key_of(key_type: KeyType, env: &str) -> AccessKey {
-    AccessKey::from_entropy(key_type, env, [3; 12], &[4; 32]).unwrap()
+    AccessKey::from_entropy(key_type, env, None, [3; 12], &[4; 32]).unwrap()
 }
 
 fn key(env: &str) -> AccessKey {

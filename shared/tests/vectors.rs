@@ -36,6 +36,7 @@ use shared::{
 const NOW: i64 = 1_767_225_600;
 const AUDIENCE: &str = "https://api.example.com";
 const CLIENT: &str = "cl_4vectors0000000000000";
+const LONGEST_CLIENT: &str = "cl_ZZZZZZZZZZZZZZZZZZZZZZZZ";
 
 fn dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/vectors")
@@ -52,6 +53,8 @@ struct KeyInput {
     name: &'static str,
     key_type: KeyType,
     env: &'static str,
+    /// `None`: a legacy key, issued before keys carried their client.
+    client_id: Option<&'static str>,
     key_id: Vec<u8>,
     secret: Vec<u8>,
 }
@@ -73,20 +76,38 @@ fn key_inputs() -> Vec<KeyInput> {
         name,
         key_type,
         env,
+        client_id: Some(CLIENT),
         key_id: bytes(12, seed + 100),
         secret: bytes(size, seed),
     })
     .collect();
-    for (name, env, byte) in [
-        ("secret-32-zeros", "live", 0),
-        ("secret-32-ones", "a", 0xff),
+    for (name, env, client_id, byte) in [
+        ("secret-32-zeros", "live", CLIENT, 0),
+        ("secret-32-ones", "a", "cl_Z", 0xff),
+        ("secret-32-longest-client", "live", LONGEST_CLIENT, 0x5a),
     ] {
         inputs.push(KeyInput {
             name,
             key_type: KeyType::Secret,
             env,
+            client_id: Some(client_id),
             key_id: vec![byte; 12],
             secret: vec![byte; 32],
+        });
+    }
+    // Keys issued before keys carried their client id: they parse, derive
+    // and sign exactly as before (the signer supplies the client id).
+    for (name, key_type, size, seed) in [
+        ("legacy-secret-32-live", KeyType::Secret, 32, 0),
+        ("legacy-publishable-24-live", KeyType::Publishable, 24, 3),
+    ] {
+        inputs.push(KeyInput {
+            name,
+            key_type,
+            env: "live",
+            client_id: None,
+            key_id: bytes(12, seed + 100),
+            secret: bytes(size, seed),
         });
     }
     inputs
@@ -98,7 +119,14 @@ fn key_of(name: &str) -> AccessKey {
         .find(|input| input.name == name)
         .expect("known key name");
     let key_id = input.key_id.try_into().unwrap();
-    AccessKey::from_entropy(input.key_type, input.env, key_id, &input.secret).unwrap()
+    AccessKey::from_entropy(
+        input.key_type,
+        input.env,
+        input.client_id,
+        key_id,
+        &input.secret,
+    )
+    .unwrap()
 }
 
 fn keys() -> Value {
@@ -113,11 +141,13 @@ fn keys() -> Value {
                 "input": {
                     "key_type": input.key_type.as_str(),
                     "env": input.env,
+                    "client_id": input.client_id,
                     "key_id_bytes_hex": hex::encode(&input.key_id),
                     "secret_bytes_hex": hex::encode(&input.secret),
                 },
                 "key": key.expose(),
                 "key_id": key.key_id(),
+                "client_id": key.client_id(),
                 "key_type": key.key_type().as_str(),
                 "env": key.environment(),
                 "sha256_hex": key.hash().as_str(),
@@ -131,7 +161,7 @@ fn keys() -> Value {
         })
         .collect();
     json!({
-        "description": "Access keys: from the input bytes, the key text (kg_<sk|pk>_<env>_<key id>_<secret><checksum>), its parts, the lowercase hex SHA-256 of the whole text (how it is stored), its KV name, and for secret keys the derived Ed25519 key pair as a public JWK (kid = key id), the private JWK (d = the derived seed) and the RFC 7638 thumbprint of the public JWK. Publishable keys cannot sign: their JWK members are null.",
+        "description": "Access keys: from the input bytes, the key text (kg_<sk|pk>_<env>_<key id>_<client id without cl_>_<secret><checksum>; legacy keys, input client_id null, have no client segment), its parts (client_id null for a legacy key), the lowercase hex SHA-256 of the whole text (how it is stored), its KV name, and for secret keys the derived Ed25519 key pair as a public JWK (kid = key id), the private JWK (d = the derived seed) and the RFC 7638 thumbprint of the public JWK. Publishable keys cannot sign: their JWK members are null.",
         "kdf": "seed = HKDF-SHA256(salt = \"keygate/access-key/v1\", ikm = secret bytes, info = \"ed25519-seed/\" || key id)[0..32]; key pair = RFC 8032 from seed",
         "vectors": vectors,
     })
@@ -160,6 +190,7 @@ fn tokens() -> Value {
         ("secret-32-live", "jti-0001", 900),
         ("secret-64-staging2", "jti-0002", 3600),
         ("secret-32-zeros", "jti-0003", 60),
+        ("legacy-secret-32-live", "jti-0004", 300),
     ]
     .into_iter()
     .map(|(key_name, jti, ttl)| {
@@ -479,12 +510,19 @@ fn keys_read_back() {
             .try_into()
             .unwrap();
         let secret = hex::decode(str_of(input, "secret_bytes_hex")).unwrap();
-        let built =
-            AccessKey::from_entropy(key_type, str_of(input, "env"), key_id, &secret).unwrap();
+        let built = AccessKey::from_entropy(
+            key_type,
+            str_of(input, "env"),
+            input["client_id"].as_str(),
+            key_id,
+            &secret,
+        )
+        .unwrap();
         let text = str_of(v, "key");
         assert_eq!(built.expose(), text);
         let parsed = AccessKey::parse(text).unwrap();
         assert_eq!(parsed.key_id(), str_of(v, "key_id"));
+        assert_eq!(parsed.client_id().as_deref(), v["client_id"].as_str());
         assert_eq!(parsed.key_type().as_str(), str_of(v, "key_type"));
         assert_eq!(parsed.environment(), str_of(v, "env"));
         assert_eq!(parsed.hash().as_str(), str_of(v, "sha256_hex"));

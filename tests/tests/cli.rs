@@ -39,7 +39,7 @@ fn stdout(output: &Output) -> String {
 }
 
 fn secret_key() -> AccessKey {
-    AccessKey::from_entropy(KeyType::Secret, "test", [8; 12], &[9; 32]).unwrap()
+    AccessKey::from_entropy(KeyType::Secret, "test", None, [8; 12], &[9; 32]).unwrap()
 }
 
 fn temp_file(name: &str, contents: &str) -> std::path::PathBuf {
@@ -90,7 +90,7 @@ fn jwk_public_and_private() {
     assert_eq!(private["d"].as_str().map(str::len), Some(43));
     // Publishable keys have no key pair.
     let publishable =
-        AccessKey::from_entropy(KeyType::Publishable, "test", [8; 12], &[9; 24]).unwrap();
+        AccessKey::from_entropy(KeyType::Publishable, "test", None, [8; 12], &[9; 24]).unwrap();
     assert_eq!(
         keygate(&["key", "jwk", publishable.expose()], None)
             .status
@@ -175,7 +175,7 @@ fn token_mint_then_verify_with_jwk_and_jwks() {
         None,
     );
     assert_eq!(output.status.code(), Some(1));
-    let other = AccessKey::from_entropy(KeyType::Secret, "test", [1; 12], &[1; 32]).unwrap();
+    let other = AccessKey::from_entropy(KeyType::Secret, "test", None, [1; 12], &[1; 32]).unwrap();
     let other_jwk = temp_file(
         "other.json",
         &stdout(&keygate(&["key", "jwk", other.expose()], None)),

@@ -395,7 +395,7 @@ async fn kv_outage_fails_closed_and_https_is_enforced() {
             ..Options::default()
         },
     );
-    let key = AccessKey::from_entropy(KeyType::Secret, "live", [4; 12], &[4; 32]).unwrap();
+    let key = AccessKey::from_entropy(KeyType::Secret, "live", None, [4; 12], &[4; 32]).unwrap();
     let reply = get(
         &format!("{}/", broken.url),
         &format!("Bearer {}", key.expose()),
@@ -466,7 +466,8 @@ async fn kv_outage_fails_closed_and_https_is_enforced() {
             ..Options::default()
         },
     );
-    let test_key = AccessKey::from_entropy(KeyType::Secret, "test", [6; 12], &[6; 32]).unwrap();
+    let test_key =
+        AccessKey::from_entropy(KeyType::Secret, "test", None, [6; 12], &[6; 32]).unwrap();
     let record = StaticKeyRecord {
         v: RECORD_VERSION,
         client_id: "cl_x".into(),
@@ -489,7 +490,8 @@ async fn kv_outage_fails_closed_and_https_is_enforced() {
     .await;
     assert_eq!(code(&reply), (StatusCode::FORBIDDEN, "wrong_environment"));
     // An expired record: 401 expired.
-    let expired_key = AccessKey::from_entropy(KeyType::Secret, "live", [7; 12], &[7; 32]).unwrap();
+    let expired_key =
+        AccessKey::from_entropy(KeyType::Secret, "live", None, [7; 12], &[7; 32]).unwrap();
     let expired = StaticKeyRecord {
         key_id: expired_key.key_id().into(),
         env: "live".into(),

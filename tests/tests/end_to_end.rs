@@ -172,7 +172,8 @@ async fn key_created_with_the_cli_opens_the_edge_until_revoked() {
     );
     // Well-formed, checksum valid, never issued: found nowhere in KV.
     let never_issued =
-        shared::key::AccessKey::from_entropy(KeyType::Secret, "live", [7; 12], &[7; 32]).unwrap();
+        shared::key::AccessKey::from_entropy(KeyType::Secret, "live", None, [7; 12], &[7; 32])
+            .unwrap();
     let (status, _, body) = get(
         &http,
         &format!("{edge}/anything"),

@@ -15,7 +15,7 @@ const CLIENT: &str = "cl_interop";
 const AUD: &str = "https://api.example.com";
 
 fn pair() -> SigningKeyPair {
-    let key = AccessKey::from_entropy(KeyType::Secret, "live", [5; 12], &[6; 32]).unwrap();
+    let key = AccessKey::from_entropy(KeyType::Secret, "live", None, [5; 12], &[6; 32]).unwrap();
     SigningKeyPair::derive(&key).unwrap()
 }
 

@@ -43,7 +43,7 @@ fn record_for(key: &AccessKey) -> Map<String, Value> {
 async fn records_missing_access_members_are_refused_at_the_edge() {
     let edge = Edge::start("records", &Options::default());
     let key = |seed: u8| {
-        AccessKey::from_entropy(KeyType::Secret, "live", [seed; 12], &[seed; 32]).unwrap()
+        AccessKey::from_entropy(KeyType::Secret, "live", None, [seed; 12], &[seed; 32]).unwrap()
     };
 
     // The record as published: reads of /v1/reports only.

@@ -54,8 +54,9 @@ pub(super) enum TokenCommand {
         /// Lifetime in seconds.
         #[arg(long, default_value_t = 300)]
         ttl: i64,
-        /// The key's client id (`iss` and `sub`); asked of the control plane
-        /// (with the key itself) when not given.
+        /// The key's client id (`iss` and `sub`). Keys carry it; only a key
+        /// issued before they did needs it, and without it the control
+        /// plane is asked (with the key itself).
         #[arg(long, env = "KEYGATE_CLIENT_ID")]
         client: Option<String>,
         /// Control-plane URL, for the client-id lookup.

@@ -19,7 +19,7 @@ pub(super) async fn create_admin_key(
     let db = db::connect(&db.database_url).await?;
     let now_ms = clock::now_ms();
     store::ensure_admin_client(&db.pool, now_ms / 1000).await?;
-    let key = mint::new_key(KeyType::Secret, "live")?;
+    let key = mint::new_key(KeyType::Secret, "live", store::ADMIN_CLIENT_ID)?;
     let row = store::insert_key(
         &db.pool,
         &store::NewKey {

@@ -33,9 +33,10 @@ fn parse_key(value: &str) -> anyhow::Result<AccessKey> {
 pub(super) fn inspect_key(value: &str, json: bool) -> anyhow::Result<()> {
     let key = parse_key(value)?;
     let view = serde_json::json!({
-        "id": key.key_id(), "type": key.key_type().as_str(), "env": key.environment(), "checksum": "ok",
+        "id": key.key_id(), "client_id": key.client_id(), "type": key.key_type().as_str(),
+        "env": key.environment(), "checksum": "ok",
     });
-    print_object(&view, json, &["id", "type", "env", "checksum"]);
+    print_object(&view, json, &["id", "client_id", "type", "env", "checksum"]);
     Ok(())
 }
 
@@ -63,9 +64,15 @@ pub(super) async fn token_command(command: TokenCommand) -> anyhow::Result<()> {
             }
             let key = parse_key(&key)?;
             let pair = SigningKeyPair::derive(&key).map_err(|e| anyhow::anyhow!("{e}"))?;
-            let client_id = match client {
-                Some(client) => client,
-                None => whoami(&url, &key).await?,
+            // Keys carry their client id; only a legacy key needs `--client`
+            // or a lookup.
+            let client_id = match (client, key.client_id()) {
+                (Some(given), Some(carried)) if given != carried => {
+                    bail!("--client {given} is not the key's client ({carried})")
+                }
+                (_, Some(carried)) => carried,
+                (Some(given), None) => given,
+                (None, None) => whoami(&url, &key).await?,
             };
             let jti = shared::base62::encode(&mint::random::<16>());
             let token = jwt::mint(

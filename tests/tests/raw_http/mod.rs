@@ -150,7 +150,7 @@ fn dechunk(mut rest: &[u8]) -> Vec<u8> {
 
 /// A live key of `key_type` with `scopes`, written straight into the edge's KV.
 pub async fn key(edge: &Edge, seed: u8, key_type: KeyType, scopes: &[&str]) -> String {
-    let key = AccessKey::from_entropy(key_type, "live", [seed; 12], &[seed; 32]).unwrap();
+    let key = AccessKey::from_entropy(key_type, "live", None, [seed; 12], &[seed; 32]).unwrap();
     let record = StaticKeyRecord {
         v: RECORD_VERSION,
         client_id: format!("cl_{seed}"),
