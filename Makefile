@@ -4,7 +4,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: help setup build build-edge dev test lint fmt vectors test-rust test-wasm test-node test-fuzz test-bench-harness fuzz soak bench bench-edge clean
+.PHONY: help setup build build-edge build-sdk-python test-sdk-python dev test lint fmt vectors test-rust test-wasm test-node test-fuzz test-bench-harness fuzz soak bench bench-edge clean
 
 help:
 	@echo "make dev    build and run the whole local stack (control plane, edge in workerd, demo origins)"
@@ -17,7 +17,11 @@ setup:
 build-edge: setup
 	@scripts/build-edge.sh
 
-build: build-edge
+# The Python SDK's wheel, sdk/python/dist/keygate-*.whl (pip, in .keygate/python).
+build-sdk-python: setup
+	@sdk/python/build.sh
+
+build: build-edge build-sdk-python
 	cargo build --bin keygate
 
 dev: setup
@@ -54,7 +58,13 @@ test-fuzz: setup
 test-bench-harness: build
 	bench/edge/run.sh --quick --out "$${TMPDIR:-/tmp}/keygate-bench-edge-quick.md" > /dev/null
 
-test: lint test-wasm test-node test-fuzz test-rust test-bench-harness
+# The built Python wheel passes the SDK's offline suite (vectors, middleware,
+# provider); the suite against the real stack, from a fresh venv and
+# `pip install ./sdk/python`, runs in test-rust (tests/tests/sdk_python.rs).
+test-sdk-python: build-sdk-python
+	@sdk/python/test.sh
+
+test: lint test-wasm test-node test-fuzz test-rust test-bench-harness test-sdk-python
 	@echo "make test: all suites passed"
 
 # Rewrites shared/tests/vectors/ from the code (review the diff: every

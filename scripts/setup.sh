@@ -87,6 +87,18 @@ else
   log "npm packages: present"
 fi
 
+# --- python3 with venv, for the Python SDK (sdk/python) ------------------------
+# Its build and tests make virtual environments (.keygate/python*, and a fresh
+# one per test run); Debian ships `venv`/ensurepip separately as python3-venv.
+if python3 -c 'import sys, venv, ensurepip; sys.exit(sys.version_info < (3, 9))' 2>/dev/null; then
+  log "python3 venv: present"
+else
+  log "installing python3 and python3-venv"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >&2
+  apt-get install -y -qq --no-install-recommends python3 python3-venv >&2
+fi
+
 # worker-build downloads its helpers unless told where they are; point it at
 # the pinned ones so the build works offline.
 cat >> "$env_file" <<ENV
