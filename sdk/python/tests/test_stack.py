@@ -12,7 +12,6 @@ headers), so the tests see exactly what the edge forwarded.
 from __future__ import annotations
 
 import asyncio
-import json
 import threading
 import time
 import unittest
