@@ -44,7 +44,8 @@ fn copy_source(from: &Path, to: &Path) {
         let entry = entry.expect("dir entry");
         let name = entry.file_name();
         let name = name.to_string_lossy();
-        if matches!(name.as_ref(), "build" | "dist" | "__pycache__") || name.ends_with(".egg-info") {
+        if matches!(name.as_ref(), "build" | "dist" | "__pycache__") || name.ends_with(".egg-info")
+        {
             continue;
         }
         let target = to.join(&*name);
@@ -82,8 +83,14 @@ fn install_package(dir: &Path) -> PathBuf {
 /// (static record and signing-key record), straight into the edge's KV.
 async fn publish_legacy_key(stack: &Stack, client_id: &str) -> AccessKey {
     let seed = (std::process::id() % 251) as u8;
-    let key = AccessKey::from_entropy(KeyType::Secret, "live", None, [seed; 12], &[seed ^ 0x5a; 32])
-        .expect("legacy key");
+    let key = AccessKey::from_entropy(
+        KeyType::Secret,
+        "live",
+        None,
+        [seed; 12],
+        &[seed ^ 0x5a; 32],
+    )
+    .expect("legacy key");
     let record = StaticKeyRecord {
         v: RECORD_VERSION,
         client_id: client_id.to_owned(),
@@ -170,7 +177,10 @@ async fn python_sdk_installed_with_pip_against_the_stack() {
         // Not the source tree: the installed package must be the one imported.
         .current_dir(&dir)
         .env("KEYGATE_REQUIRE_STACK", "1")
-        .env("KEYGATE_VECTORS_DIR", repo_root().join("shared/tests/vectors"))
+        .env(
+            "KEYGATE_VECTORS_DIR",
+            repo_root().join("shared/tests/vectors"),
+        )
         .env("KEYGATE_EDGE_URL", &stack.edge)
         .env("KEYGATE_CONTROL_PLANE_URL", &stack.control_plane)
         .env("KEYGATE_ACCESS_KEY", &key)
@@ -191,7 +201,13 @@ async fn python_sdk_installed_with_pip_against_the_stack() {
     assert!(!report.contains("skipped"), "tests were skipped:\n{report}");
     let ran = report
         .lines()
-        .find_map(|l| l.strip_prefix("Ran ")?.split(' ').next()?.parse::<usize>().ok())
+        .find_map(|l| {
+            l.strip_prefix("Ran ")?
+                .split(' ')
+                .next()?
+                .parse::<usize>()
+                .ok()
+        })
         .unwrap_or(0);
     assert!(ran >= 50, "only {ran} tests ran:\n{report}");
     let _ = std::fs::remove_dir_all(&dir);
