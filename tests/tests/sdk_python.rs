@@ -156,6 +156,7 @@ async fn python_sdk_installed_with_pip_against_the_stack() {
     let created = stack.cli_json(&["key", "create", "--client", &client_id]);
     let key = created["key"].as_str().expect("key").to_owned();
     let key_id = created["id"].as_str().expect("key id").to_owned();
+    let revocable = stack.cli_json(&["key", "create", "--client", &client_id]);
     let legacy = publish_legacy_key(&stack, &client_id).await;
     let verify_key = verify_key(&stack);
     let http = reqwest::Client::new();
@@ -186,6 +187,15 @@ async fn python_sdk_installed_with_pip_against_the_stack() {
         .env("KEYGATE_ACCESS_KEY", &key)
         .env("KEYGATE_KEY_ID", &key_id)
         .env("KEYGATE_CLIENT_ID", &client_id)
+        .env(
+            "KEYGATE_REVOCABLE_KEY",
+            revocable["key"].as_str().expect("key"),
+        )
+        .env(
+            "KEYGATE_REVOCABLE_KEY_ID",
+            revocable["id"].as_str().expect("key id"),
+        )
+        .env("KEYGATE_ADMIN_KEY", &stack.admin_key)
         .env("KEYGATE_LEGACY_KEY", legacy.expose())
         .env("KEYGATE_SIGNING_SECRET", SECRET)
         .env("KEYGATE_VERIFY_KEY", &verify_key)

@@ -1,12 +1,13 @@
 """Against the real local stack (control plane, edge in workerd, demo
 origin), started by ``tests/tests/sdk_python.rs``, which sets:
-
-KEYGATE_EDGE_URL, KEYGATE_ACCESS_KEY (a current secret key), KEYGATE_CLIENT_ID,
-KEYGATE_KEY_ID, KEYGATE_LEGACY_KEY (a key in the legacy layout, published
-for the same client), KEYGATE_SIGNING_SECRET (the edge's origin-signing
-secret), KEYGATE_CONTROL_PLANE_URL and KEYGATE_VERIFY_KEY (a key of scope
-``verify``). The demo origin echoes what it received (method, path,
-headers), so the tests see exactly what the edge forwarded.
+KEYGATE_EDGE_URL, KEYGATE_CONTROL_PLANE_URL, KEYGATE_ACCESS_KEY (a current
+secret key), KEYGATE_KEY_ID, KEYGATE_CLIENT_ID, KEYGATE_REVOCABLE_KEY and
+KEYGATE_REVOCABLE_KEY_ID (a second key of that client, which one test
+revokes), KEYGATE_ADMIN_KEY, KEYGATE_LEGACY_KEY (a key in the legacy layout,
+published for the same client), KEYGATE_SIGNING_SECRET (the edge's
+origin-signing secret) and KEYGATE_VERIFY_KEY (a key of scope ``verify``).
+The demo origin echoes what it received (method, path, headers), so the
+tests see exactly what the edge forwarded.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any, Dict, List
 
 import keygate
 
-from _support import claims, stack_env
+from _support import Clock, claims, stack_env
 
 
 def edge() -> str:
@@ -279,6 +280,30 @@ class VerificationApi(unittest.TestCase):
         self.assertEqual(verifier.calls, 1)
         self.assertTrue(verifier.verify(key, "GET", "/other").valid)
         self.assertEqual(verifier.calls, 2)
+
+    def test_revocation_shows_once_the_cache_ttl_has_passed(self) -> None:
+        import urllib.request
+
+        key = stack_env("KEYGATE_REVOCABLE_KEY")
+        clock = Clock(0.0)
+        cached = self.verifier(cache_ttl=30, clock=clock)
+        uncached = self.verifier(cache_ttl=0)
+        self.assertTrue(cached.verify(key).valid)
+        self.assertTrue(uncached.verify(key).valid)
+        revoke = urllib.request.Request(
+            f"{stack_env('KEYGATE_CONTROL_PLANE_URL')}/v1/keys/{stack_env('KEYGATE_REVOCABLE_KEY_ID')}/revoke",
+            headers={"Authorization": f"Bearer {stack_env('KEYGATE_ADMIN_KEY')}"},
+            method="POST",
+        )
+        with urllib.request.urlopen(revoke, timeout=10) as response:
+            self.assertEqual(response.status, 200)
+        refused = uncached.verify(key)
+        self.assertEqual((refused.valid, refused.code, refused.status), (False, "revoked", 401))
+        # The documented window: the cached answer stands until its TTL ends.
+        clock.now = 29.0
+        self.assertTrue(cached.verify(key).valid)
+        clock.now = 30.0
+        self.assertEqual(cached.verify(key).code, "revoked")
 
     def test_a_bad_verify_key_is_an_error_not_a_decision(self) -> None:
         verifier = keygate.Verifier(stack_env("KEYGATE_CONTROL_PLANE_URL"), "kg_sk_live_not_a_real_key")
