@@ -5,15 +5,18 @@
 //! edge in workerd through `requests` and `httpx`, origin signatures of real
 //! edge output checked (and refused when tampered with), the ASGI and WSGI
 //! middleware on forwarded requests, a legacy-layout key with `client_id=`,
-//! and the Verifier against the control plane's `/v1/verify`. The same run
+//! the Verifier against the control plane's `/v1/verify`, and the examples
+//! (`examples/call.py` through the edge; `examples/origin.py`, a WSGI app
+//! behind `keygate.WSGIMiddleware`, as the edge's origin for `test` keys). The same run
 //! checks the golden vectors of `shared/tests/vectors` byte for byte.
 
 use std::{
     path::{Path, PathBuf},
     process::{Command, Output},
+    time::Duration,
 };
 
-use keygate_tests::{eventually, keygate_bin, repo_root, Options, Stack};
+use keygate_tests::{eventually, free_port, keygate_bin, repo_root, Options, Proc, Stack};
 use shared::jwk::PublicJwk;
 use shared::key::{AccessKey, KeyType};
 use shared::record::{jwk_kv_name, static_key_kv_name, JwkRecord, StaticKeyRecord, RECORD_VERSION};
@@ -144,10 +147,15 @@ async fn python_sdk_installed_with_pip_against_the_stack() {
         let dir = dir.clone();
         std::thread::spawn(move || install_package(&dir))
     };
+    // `test` keys go to the SDK's example origin (sdk/python/examples/origin.py),
+    // started on this port once the package is installed; `live` keys go to
+    // the demo origin, whose echo shows what the edge forwarded.
+    let python_origin = format!("http://127.0.0.1:{}", free_port());
     let stack = Stack::start_with(
         "sdk-python",
         &Options {
             signing_secret: Some(SECRET.to_owned()),
+            vars: vec![("ORIGIN_TEST".to_owned(), python_origin.clone())],
             ..Options::default()
         },
     );
@@ -157,9 +165,12 @@ async fn python_sdk_installed_with_pip_against_the_stack() {
     let key = created["key"].as_str().expect("key").to_owned();
     let key_id = created["id"].as_str().expect("key id").to_owned();
     let revocable = stack.cli_json(&["key", "create", "--client", &client_id]);
+    let test_env = stack.cli_json(&["key", "create", "--client", &client_id, "--env", "test"]);
+    let test_env_key = test_env["key"].as_str().expect("key").to_owned();
     let legacy = publish_legacy_key(&stack, &client_id).await;
     let verify_key = verify_key(&stack);
     let http = reqwest::Client::new();
+    // (The test key's origin is not up yet: it is awaited below.)
     for credential in [key.as_str(), legacy.expose()] {
         eventually("keys published", async || {
             http.get(format!("{}/ready", stack.edge))
@@ -172,6 +183,22 @@ async fn python_sdk_installed_with_pip_against_the_stack() {
     }
 
     let python = installer.join().expect("installer thread");
+    let mut origin_cmd = Command::new(&python);
+    origin_cmd
+        .arg(dir.join("keygate-src/examples/origin.py"))
+        .current_dir(&dir)
+        .env("KEYGATE_SIGNING_SECRET", SECRET)
+        .env("PORT", python_origin.rsplit(':').next().expect("port"));
+    let mut origin = Proc::spawn("python-origin", origin_cmd, &dir);
+    origin.wait_ready(Duration::from_secs(30));
+    eventually("the test key published", async || {
+        http.get(format!("{}/ready", stack.edge))
+            .bearer_auth(&test_env_key)
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+    })
+    .await;
     let output = Command::new(&python)
         .args(["-m", "unittest", "discover", "-v", "-s"])
         .arg(dir.join("keygate-src/tests"))
@@ -197,6 +224,8 @@ async fn python_sdk_installed_with_pip_against_the_stack() {
         )
         .env("KEYGATE_ADMIN_KEY", &stack.admin_key)
         .env("KEYGATE_LEGACY_KEY", legacy.expose())
+        .env("KEYGATE_TEST_ENV_KEY", &test_env_key)
+        .env("KEYGATE_PYTHON_ORIGIN_URL", &python_origin)
         .env("KEYGATE_SIGNING_SECRET", SECRET)
         .env("KEYGATE_VERIFY_KEY", &verify_key)
         .output()
@@ -219,6 +248,7 @@ async fn python_sdk_installed_with_pip_against_the_stack() {
                 .ok()
         })
         .unwrap_or(0);
-    assert!(ran >= 50, "only {ran} tests ran:\n{report}");
+    assert!(ran >= 58, "only {ran} tests ran:\n{report}");
+    drop(origin);
     let _ = std::fs::remove_dir_all(&dir);
 }
