@@ -67,7 +67,7 @@ test("the token is cached, shared by concurrent callers, and renewed before expi
   for (const token of [first, second]) await throughEdge(`Bearer ${token}`);
 
   // Defaults: 300 s tokens, renewed at 80% (240 s).
-  let t = Date.now();
+  let t = Math.floor(Date.now() / 1000) * 1000; // whole seconds: iat is in seconds
   const defaults = new TokenProvider(KEY, { audience: EDGE, now: () => t });
   const a = await defaults.getToken();
   assert.equal(claims(a).exp - claims(a).iat, 300);

@@ -5,7 +5,7 @@
 // and a golden token must come out byte for byte.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -22,8 +22,9 @@ const EDGE = env("KEYGATE_EDGE_URL");
 const here = dirname(fileURLToPath(import.meta.url));
 
 let mf;
+let out;
 before(async () => {
-  const out = mkdtempSync(join(tmpdir(), "keygate-sdk-worker-"));
+  out = mkdtempSync(join(tmpdir(), "keygate-sdk-worker-"));
   const config = join(here, "wrangler-sdk-test.toml");
   writeFileSync(config, 'name = "keygate-sdk-test"\nmain = "worker.mjs"\ncompatibility_date = "2026-04-01"\n');
   execFileSync(join(ROOT, "node_modules/.bin/wrangler"), ["deploy", "--dry-run", "--outdir", out, "--config", config], {
@@ -37,6 +38,7 @@ before(async () => {
   mf = new Miniflare({
     scriptPath: join(out, "worker.js"),
     modules: true,
+    modulesRoot: out,
     modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
     compatibilityDate: "2026-04-01",
     bindings: { ACCESS_KEY: env("KEYGATE_ACCESS_KEY"), AUDIENCE: EDGE, SIGNING_SECRET: env("KEYGATE_SIGNING_SECRET") },
@@ -45,6 +47,7 @@ before(async () => {
 });
 after(async () => {
   await mf?.dispose();
+  if (out) rmSync(out, { recursive: true, force: true });
 });
 
 const worker = async (path, init) => {
