@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use keygate_sdk_wasm::ops::{parse_key, verify_origin, Signer};
+use keygate_sdk_wasm::ops::{parse_key, verify_origin, SdkError, Signer};
 use serde_json::Value;
 use shared::origin::Identity;
 
@@ -69,7 +69,7 @@ fn key_errors_are_typed() {
             .expect("named vector")
     };
     let legacy = find("legacy-secret-32-live");
-    let code = |r: Result<Signer, _>| r.map(|_| ()).unwrap_err().code;
+    let code = |r: Result<Signer, SdkError>| r.map(|_| ()).unwrap_err().code;
     assert_eq!(
         code(Signer::new(&legacy, None)),
         "legacy_key_needs_client_id"
