@@ -79,7 +79,10 @@ fn install_packed_sdk(name: &str) -> PathBuf {
     );
     for entry in std::fs::read_dir(sdk.join("test")).expect("sdk/js/test") {
         let path = entry.expect("dir entry").path();
-        if path.extension().is_some_and(|e| e == "mjs") {
+        if path
+            .extension()
+            .is_some_and(|e| e == "mjs" || e == "ts" || e == "json")
+        {
             std::fs::copy(
                 &path,
                 project.join("test").join(path.file_name().expect("name")),
@@ -204,6 +207,27 @@ async fn sdk_js_installed_tarball_against_the_stack() {
             "verifier-cache.test.mjs",
         ],
         &env,
+    );
+    let _ = std::fs::remove_dir_all(&project);
+}
+
+/// The shipped `index.d.ts`, as a TypeScript user sees it through the
+/// installed package: tsc --strict (pinned in sdk/js/package-lock.json) over
+/// test/types-check.ts, whose `@ts-expect-error` lines must not compile.
+#[test]
+fn sdk_js_types_check_in_the_installed_package() {
+    let tsc = repo_root().join("sdk/js/node_modules/.bin/tsc");
+    assert!(
+        tsc.exists(),
+        "{} missing: run `make setup` (scripts/setup.sh installs sdk/js's dev dependencies)",
+        tsc.display()
+    );
+    let project = install_packed_sdk("types");
+    run(
+        Command::new(tsc)
+            .args(["-p", "test/tsconfig.json"])
+            .current_dir(&project),
+        "tsc over test/types-check.ts",
     );
     let _ = std::fs::remove_dir_all(&project);
 }
