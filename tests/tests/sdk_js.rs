@@ -9,7 +9,7 @@ use std::{
     process::Command,
 };
 
-use keygate_tests::{eventually, repo_root, Options, Stack};
+use keygate_tests::{eventually, keygate_bin, repo_root, Options, Stack};
 use shared::{
     key::{AccessKey, KeyType},
     record::{jwk_kv_name, static_key_kv_name, JwkRecord, StaticKeyRecord, RECORD_VERSION},
@@ -124,6 +124,26 @@ async fn legacy_key(stack: &Stack, client_id: &str) -> String {
     key.expose().to_owned()
 }
 
+/// A key that may only call `POST /v1/verify`, made the way an operator
+/// makes one (`keygate admin-key create --scope verify`, on the database).
+fn verify_key(stack: &Stack) -> String {
+    let file = stack.dir.join("verify-key");
+    run(
+        Command::new(keygate_bin())
+            .args(["admin-key", "create", "--scope", "verify", "--out"])
+            .arg(&file)
+            .env(
+                "DATABASE_URL",
+                format!("sqlite://{}", stack.dir.join("keygate.db").display()),
+            ),
+        "keygate admin-key create --scope verify",
+    );
+    std::fs::read_to_string(&file)
+        .expect("verify key file")
+        .trim()
+        .to_owned()
+}
+
 fn node_tests(project: &Path, files: &[&str], env: &[(&str, String)]) {
     let mut command = Command::new("node");
     command
@@ -168,6 +188,12 @@ async fn sdk_js_installed_tarball_against_the_stack() {
     let legacy_client_id = legacy_client["id"].as_str().expect("client id").to_owned();
     let legacy = legacy_key(&stack, &legacy_client_id).await;
 
+    // Created and revoked before any use: the edge and /v1/verify must both say "revoked".
+    let revoked = stack.cli_json(&["key", "create", "--client", &client_id]);
+    let revoked_key = revoked["key"].as_str().expect("key").to_owned();
+    stack.cli_json(&["key", "revoke", revoked["id"].as_str().expect("key id")]);
+    let verify_key = verify_key(&stack);
+
     let http = reqwest::Client::new();
     for credential in [&key, &legacy] {
         eventually("the keys to be published", async || {
@@ -179,6 +205,15 @@ async fn sdk_js_installed_tarball_against_the_stack() {
         })
         .await;
     }
+
+    eventually("the revocation to be published", async || {
+        http.get(format!("{}/ready", stack.edge))
+            .bearer_auth(&revoked_key)
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == reqwest::StatusCode::UNAUTHORIZED)
+    })
+    .await;
 
     let env = [
         ("KEYGATE_REPO_ROOT", repo_root().display().to_string()),
@@ -197,6 +232,8 @@ async fn sdk_js_installed_tarball_against_the_stack() {
         ("KEYGATE_PUBLISHABLE_KEY", publishable),
         ("KEYGATE_LEGACY_KEY", legacy),
         ("KEYGATE_LEGACY_CLIENT_ID", legacy_client_id),
+        ("KEYGATE_REVOKED_KEY", revoked_key),
+        ("KEYGATE_VERIFY_KEY", verify_key),
     ];
     node_tests(
         &project,
@@ -205,6 +242,7 @@ async fn sdk_js_installed_tarball_against_the_stack() {
             "stack.test.mjs",
             "workers.test.mjs",
             "verifier-cache.test.mjs",
+            "verifier.test.mjs",
         ],
         &env,
     );
