@@ -7,9 +7,10 @@
 use std::{
     path::{Path, PathBuf},
     process::Command,
+    time::Duration,
 };
 
-use keygate_tests::{eventually, keygate_bin, repo_root, Options, Stack};
+use keygate_tests::{eventually, free_port, keygate_bin, repo_root, Options, Proc, Stack};
 use shared::{
     key::{AccessKey, KeyType},
     record::{jwk_kv_name, static_key_kv_name, JwkRecord, StaticKeyRecord, RECORD_VERSION},
@@ -90,6 +91,14 @@ fn install_packed_sdk(name: &str) -> PathBuf {
             .expect("copy test file");
         }
     }
+    std::fs::create_dir_all(project.join("examples")).expect("create examples dir");
+    for name in ["call.mjs", "origin.mjs"] {
+        std::fs::copy(
+            sdk.join("examples").join(name),
+            project.join("examples").join(name),
+        )
+        .expect("copy example");
+    }
     project
 }
 
@@ -160,10 +169,23 @@ fn node_tests(project: &Path, files: &[&str], env: &[(&str, String)]) {
 #[tokio::test(flavor = "multi_thread")]
 async fn sdk_js_installed_tarball_against_the_stack() {
     let project = install_packed_sdk("stack");
+    // examples/origin.mjs serves the "test" environment: test keys reach it
+    // through the edge; live keys reach the demo origin (an echo).
+    let origin_port = free_port();
+    let mut origin_cmd = Command::new("node");
+    origin_cmd
+        .arg("examples/origin.mjs")
+        .current_dir(&project)
+        .env("PORT", origin_port.to_string())
+        .env("ORIGIN_SIGNING_SECRET", SECRET);
+    let mut origin = Proc::spawn("sdk-js-origin", origin_cmd, &project);
+    origin.wait_ready(Duration::from_secs(30));
+    let origin_url = format!("http://127.0.0.1:{origin_port}");
     let stack = Stack::start_with(
         "sdk-js",
         &Options {
             signing_secret: Some(SECRET.to_owned()),
+            vars: vec![("ORIGIN_TEST".to_owned(), origin_url.clone())],
             ..Options::default()
         },
     );
@@ -228,7 +250,7 @@ async fn sdk_js_installed_tarball_against_the_stack() {
         ("KEYGATE_CONTROL_PLANE_URL", stack.control_plane.clone()),
         ("KEYGATE_SIGNING_SECRET", SECRET.to_owned()),
         ("KEYGATE_ACCESS_KEY", key),
-        ("KEYGATE_CLIENT_ID", client_id),
+        ("KEYGATE_CLIENT_ID", client_id.clone()),
         ("KEYGATE_PUBLISHABLE_KEY", publishable),
         ("KEYGATE_LEGACY_KEY", legacy),
         ("KEYGATE_LEGACY_CLIENT_ID", legacy_client_id),
@@ -246,7 +268,51 @@ async fn sdk_js_installed_tarball_against_the_stack() {
         ],
         &env,
     );
+    examples(&stack, &project, &client_id, &origin_url).await;
+    drop(origin);
     let _ = std::fs::remove_dir_all(&project);
+}
+
+/// examples/call.mjs through the edge to examples/origin.mjs: a token from
+/// the key, checked at the edge, the edge's signature checked at the origin.
+async fn examples(stack: &Stack, project: &Path, client_id: &str, origin_url: &str) {
+    let test_key = stack.cli_json(&["key", "create", "--client", client_id, "--env", "test"])
+        ["key"]
+        .as_str()
+        .expect("key")
+        .to_owned();
+    let http = reqwest::Client::new();
+    eventually("the test key to be published", async || {
+        http.get(format!("{}/hello", stack.edge))
+            .bearer_auth(&test_key)
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+    })
+    .await;
+    let printed = run(
+        Command::new("node")
+            .args(["examples/call.mjs", &format!("{}/hello", stack.edge)])
+            .current_dir(project)
+            .env("KEYGATE_ACCESS_KEY", &test_key)
+            .env("KEYGATE_AUDIENCE", &stack.edge),
+        "node examples/call.mjs",
+    );
+    let body: serde_json::Value =
+        serde_json::from_str(printed.trim()).expect("call.mjs prints JSON");
+    assert_eq!(body["hello"], client_id, "{printed}");
+    assert_eq!(body["caller"]["auth"], "jwt", "{printed}");
+    assert_eq!(body["caller"]["env"], "test", "{printed}");
+    // Straight to the origin, around the edge: refused.
+    let direct = http
+        .get(format!("{origin_url}/hello"))
+        .header("x-keygate-client-id", client_id)
+        .send()
+        .await
+        .expect("origin reachable");
+    assert_eq!(direct.status(), reqwest::StatusCode::UNAUTHORIZED);
+    let refusal: serde_json::Value = direct.json().await.expect("JSON refusal");
+    assert_eq!(refusal["error"]["code"], "missing");
 }
 
 /// The shipped `index.d.ts`, as a TypeScript user sees it through the
