@@ -100,6 +100,11 @@ test("a legacy key works with its client id", async () => {
   const echo = await throughEdge(await provider.authorizationHeader());
   assert.equal(echo.headers["x-keygate-client-id"], env("KEYGATE_LEGACY_CLIENT_ID"));
   assert.equal(echo.headers["x-keygate-auth"], "jwt");
+  // The client id matters: naming another (real) client, the token is refused.
+  const wrong = new TokenProvider(env("KEYGATE_LEGACY_KEY"), { audience: EDGE, clientId: CLIENT });
+  const response = await fetch(`${EDGE}/sdk-js/orders`, { headers: { authorization: await wrong.authorizationHeader() } });
+  assert.equal(response.status, 401);
+  assert.equal((await response.json()).error.code, "invalid_token");
 });
 
 test("origin signatures from the real edge verify, and are refused when tampered with", async () => {
