@@ -87,6 +87,16 @@ else
   log "npm packages: present"
 fi
 
+# --- npm, @keygate/sdk (sdk/js): its dev tools (typescript, for the test ---
+# that type-checks the shipped index.d.ts), from sdk/js/package-lock.json;
+# skipped when unchanged. The package itself has no dependencies.
+if [ ! -f sdk/js/node_modules/.package-lock.json ] || [ sdk/js/package-lock.json -nt sdk/js/node_modules/.package-lock.json ]; then
+  log "installing sdk/js dev packages"
+  (cd sdk/js && npm ci --no-audit --no-fund --loglevel=error >&2)
+else
+  log "sdk/js dev packages: present"
+fi
+
 # worker-build downloads its helpers unless told where they are; point it at
 # the pinned ones so the build works offline.
 cat >> "$env_file" <<ENV
