@@ -4,7 +4,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: help setup build build-edge build-sdk-python test-sdk-python dev test lint fmt vectors test-rust test-wasm test-node test-fuzz test-bench-harness fuzz soak bench bench-edge clean
+.PHONY: help setup build build-edge build-sdk-js test-sdk-js build-sdk-python test-sdk-python dev test lint fmt vectors test-rust test-wasm test-node test-fuzz test-bench-harness fuzz soak bench bench-edge clean
 
 help:
 	@echo "make dev    build and run the whole local stack (control plane, edge in workerd, demo origins)"
@@ -17,11 +17,15 @@ setup:
 build-edge: setup
 	@scripts/build-edge.sh
 
+# @keygate/sdk's WebAssembly into sdk/js/dist (then `npm pack` in sdk/js).
+build-sdk-js: setup
+	@sdk/js/build.sh
+
 # The Python SDK's wheel, sdk/python/dist/keygate-*.whl (pip, in .keygate/python).
 build-sdk-python: setup
 	@sdk/python/build.sh
 
-build: build-edge build-sdk-python
+build: build-edge build-sdk-js build-sdk-python
 	cargo build --bin keygate
 
 dev: setup
@@ -46,8 +50,15 @@ test-node: setup
 
 # The benchmark crate is linted (above), not tested: its dev-dependencies
 # (criterion, ring, dalek) would only slow the test build down.
+# (the JS SDK's end-to-end test runs in test-sdk-js, not twice)
 test-rust: build
-	cargo test --workspace --exclude keygate-bench --no-fail-fast
+	cargo test --workspace --exclude keygate-bench --no-fail-fast -- --skip sdk_js_
+
+# The npm package packed, installed from its tarball into a fresh project and
+# run against the stack (Node and workerd); the wasm core against the vectors.
+test-sdk-js: build
+	cargo test -p keygate-sdk-wasm
+	cargo test -p keygate-tests --test sdk_js
 
 # A short run of every fuzz target (nightly + cargo-fuzz), so they cannot rot.
 test-fuzz: setup
@@ -64,7 +75,7 @@ test-bench-harness: build
 test-sdk-python: build-sdk-python
 	@sdk/python/test.sh
 
-test: lint test-wasm test-node test-fuzz test-rust test-bench-harness test-sdk-python
+test: lint test-wasm test-node test-fuzz test-rust test-sdk-js test-bench-harness test-sdk-python
 	@echo "make test: all suites passed"
 
 # Rewrites shared/tests/vectors/ from the code (review the diff: every

@@ -87,6 +87,16 @@ else
   log "npm packages: present"
 fi
 
+# --- npm, @keygate/sdk (sdk/js): its dev tools (typescript, for the test ---
+# that type-checks the shipped index.d.ts), from sdk/js/package-lock.json;
+# skipped when unchanged. The package itself has no dependencies.
+if [ ! -f sdk/js/node_modules/.package-lock.json ] || [ sdk/js/package-lock.json -nt sdk/js/node_modules/.package-lock.json ]; then
+  log "installing sdk/js dev packages"
+  (cd sdk/js && npm ci --no-audit --no-fund --loglevel=error >&2)
+else
+  log "sdk/js dev packages: present"
+fi
+
 # --- python3 with venv, for the Python SDK (sdk/python) ------------------------
 # Its build and tests make virtual environments (.keygate/python*, and a fresh
 # one per test run); Debian ships `venv`/ensurepip separately as python3-venv.

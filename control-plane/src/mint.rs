@@ -30,7 +30,11 @@ pub fn new_key_sized(
 ) -> Result<AccessKey, shared::Error> {
     let secret = random::<64>();
     let secret = secret.get(..bytes).ok_or(shared::Error::KeySecret)?;
-    AccessKey::from_entropy(key_type, env, Some(client_id), random(), secret)
+    // Every id this service mints can be carried; an id from elsewhere that
+    // cannot (none exists today) still gets a working key, one without the
+    // client segment, whose holder names the client when signing.
+    let carried = shared::key::client_segment(client_id).map(|_| client_id);
+    AccessKey::from_entropy(key_type, env, carried, random(), secret)
 }
 
 /// What a new key should be.

@@ -195,3 +195,72 @@ fn token_mint_then_verify_with_jwk_and_jwks() {
         let _ = std::fs::remove_file(file);
     }
 }
+
+/// A key that carries its client id signs offline with nothing else: no
+/// `--client`, no control plane (the URL points at a closed port). A
+/// `--client` that contradicts the key is refused; a legacy key without
+/// `--client` needs the control plane, which is not there.
+#[test]
+fn token_mint_reads_the_client_id_from_the_key() {
+    let key = AccessKey::from_entropy(
+        KeyType::Secret,
+        "test",
+        Some("cl_carried"),
+        [4; 12],
+        &[5; 32],
+    )
+    .unwrap();
+    let closed = format!("http://127.0.0.1:{}", keygate_tests::free_port());
+    let mint = |key: &AccessKey, extra: &[&str]| {
+        let mut args = vec![
+            "token",
+            "mint",
+            "--key",
+            "-",
+            "--aud",
+            "https://api",
+            "--url",
+        ];
+        args.push(&closed);
+        args.extend_from_slice(extra);
+        keygate(&args, Some(key.expose()))
+    };
+    let token = stdout(&mint(&key, &[]));
+    let jwk = temp_file(
+        "carried.jwk",
+        &stdout(&keygate(&["key", "jwk", "-"], Some(key.expose()))),
+    );
+    let claims = stdout(&keygate(
+        &[
+            "token",
+            "verify",
+            "--jwk",
+            jwk.to_str().unwrap(),
+            "--aud",
+            "https://api",
+            "--iss",
+            "cl_carried",
+            &token,
+        ],
+        None,
+    ));
+    let claims: serde_json::Value = serde_json::from_str(&claims).unwrap();
+    assert_eq!(
+        (claims["iss"].as_str(), claims["sub"].as_str()),
+        (Some("cl_carried"), Some("cl_carried"))
+    );
+
+    let contradicted = mint(&key, &["--client", "cl_other"]);
+    assert!(!contradicted.status.success());
+    assert!(String::from_utf8_lossy(&contradicted.stderr).contains("not the key's client"));
+
+    let legacy = mint(&secret_key(), &[]);
+    assert!(
+        !legacy.status.success(),
+        "a legacy key needs --client or the control plane"
+    );
+    let inspected = stdout(&keygate(&["--json", "key", "inspect", key.expose()], None));
+    let inspected: serde_json::Value = serde_json::from_str(&inspected).unwrap();
+    assert_eq!(inspected["client_id"], "cl_carried");
+    let _ = std::fs::remove_file(jwk);
+}
