@@ -4,11 +4,15 @@
 //! on free ports, waits until it answers, stops it, and checks within a
 //! bounded time that every port is free and no process it started remains
 //! (node, workerd, the control plane). It also checks that the script runs
-//! the `keygate` binary of `$CARGO_TARGET_DIR`, not `target/`.
+//! the `keygate` binary of `$CARGO_TARGET_DIR`, not `target/`, and that the
+//! edge signs what it forwards: the demo origin reports `"signature":"valid"`
+//! for a request through the edge and `"missing"` for one sent around it,
+//! with the origin signing secret generated (mode 0600), reused from a
+//! previous run, or taken from `KEYGATE_ORIGIN_SIGNING_SECRET`.
 
 use std::{
     collections::BTreeMap,
-    io::{BufRead, BufReader},
+    io::{BufRead, BufReader, Read, Write},
     net::{TcpListener, TcpStream},
     os::unix::{fs::PermissionsExt, process::CommandExt},
     path::{Path, PathBuf},
@@ -146,11 +150,99 @@ fn target_dir(dir: &Path) -> (PathBuf, PathBuf) {
     (target, marker)
 }
 
+/// Where the origin signing secret comes from in a run.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Secret {
+    /// None yet: the script generates one into the state folder.
+    Generated,
+    /// A previous run's, in the state folder.
+    Reused,
+    /// `KEYGATE_ORIGIN_SIGNING_SECRET`.
+    FromEnv,
+}
+
+const GIVEN_SECRET: &str = "origin-secret-given-to-the-dev-stack";
+
+/// `GET <path>` on 127.0.0.1:`port` (plain HTTP/1.1): status line and body.
+fn get(port: u16, path: &str, authorization: &str) -> String {
+    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
+        return String::new();
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\nauthorization: {authorization}\r\nconnection: close\r\n\r\n"
+    );
+    let mut response = String::new();
+    if stream.write_all(request.as_bytes()).is_ok() {
+        let _ = stream.read_to_string(&mut response);
+    }
+    response
+}
+
+/// The value on the line after the banner line starting with `label`.
+fn banner_value(banner: &[String], label: &str) -> String {
+    let at = banner
+        .iter()
+        .position(|l| l.starts_with(label))
+        .unwrap_or_else(|| panic!("no {label:?} in the banner: {banner:#?}"));
+    banner[at + 1..]
+        .iter()
+        .find(|l| !l.starts_with(|c: char| c.is_alphanumeric()))
+        .map(|l| l.trim().to_owned())
+        .unwrap_or_default()
+}
+
+/// Requests through the edge show a valid signature at the demo origin;
+/// requests straight to the origin have none.
+fn check_signatures(banner: &[String], ports: &[(&str, u16)], dir: &Path, secret: Secret) {
+    let shown = banner_value(banner, "origin signing secret");
+    let file = dir.join("origin-signing-secret");
+    match secret {
+        Secret::FromEnv => {
+            assert_eq!(shown, GIVEN_SECRET);
+            assert!(!file.exists(), "an explicit secret is not written down");
+        }
+        Secret::Reused => assert_eq!(shown, GIVEN_SECRET),
+        Secret::Generated => {
+            assert_eq!(std::fs::read_to_string(&file).unwrap(), shown);
+            assert!(shown.len() == 64 && shown.bytes().all(|b| b.is_ascii_hexdigit()), "{shown}");
+            let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "the secret file is the user's only");
+        }
+    }
+    let live_key = banner
+        .iter()
+        .find_map(|l| l.trim().strip_prefix("live "))
+        .map(|k| k.trim().to_owned())
+        .expect("the live key in the banner");
+    let (edge_port, live_port) = (ports[1].1, ports[3].1);
+    let bearer = format!("Bearer {live_key}");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let through_edge = loop {
+        let response = get(edge_port, "/anything", &bearer);
+        if response.starts_with("HTTP/1.1 200") || Instant::now() > deadline {
+            break response;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(through_edge.contains(r#""signature":"valid""#), "{through_edge}");
+    let around_edge = get(live_port, "/anything", &bearer);
+    assert!(around_edge.contains(r#""signature":"missing""#), "{around_edge}");
+}
+
 fn run(stop: Stop) {
     let dir = std::env::temp_dir().join(format!("keygate-dev-{stop:?}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let (target, marker) = target_dir(&dir);
+    let secret = match stop {
+        Stop::Term => Secret::Reused,
+        Stop::Hangup => Secret::FromEnv,
+        _ => Secret::Generated,
+    };
+    if secret == Secret::Reused {
+        std::fs::write(dir.join("origin-signing-secret"), GIVEN_SECRET).unwrap();
+    }
     let ports: Vec<(&str, u16)> = [
         "KEYGATE_PORT",
         "KEYGATE_EDGE_PORT",
@@ -182,12 +274,16 @@ fn run(stop: Stop) {
         .env("CARGO_TARGET_DIR", &target)
         .env_remove("KEYGATE_BIN")
         .env_remove("KEYGATE_DEV_DATABASE_URL")
+        .env_remove("KEYGATE_ORIGIN_SIGNING_SECRET")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(std::fs::File::create(dir.join("dev.log")).unwrap())
         // Its own group, as a shell's job would be: the test can signal the
         // group without signalling itself.
         .process_group(0);
+    if secret == Secret::FromEnv {
+        command.env("KEYGATE_ORIGIN_SIGNING_SECRET", GIVEN_SECRET);
+    }
     let mut child: Child = command.spawn().expect("start scripts/dev.sh");
     let group = child.id();
     let mut leftovers = Leftovers {
@@ -199,16 +295,21 @@ fn run(stop: Stop) {
     let stdout = child.stdout.take().unwrap();
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
+        // The banner, up to its "try:" list (which follows the keys).
+        let mut banner = Vec::new();
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if line.contains("keygate is running") {
-                let _ = tx.send(());
+            let done = line.starts_with("try:");
+            banner.push(line);
+            if done {
+                let _ = tx.send(std::mem::take(&mut banner));
             }
         }
     });
     let log = || std::fs::read_to_string(dir.join("dev.log")).unwrap_or_default();
-    if rx.recv_timeout(Duration::from_secs(120)).is_err() {
+    let Ok(banner) = rx.recv_timeout(Duration::from_secs(120)) else {
         panic!("{stop:?}: the dev stack did not start; log:\n{}", log());
-    }
+    };
+    assert!(banner.iter().any(|l| l.contains("keygate is running")), "{banner:#?}");
     let edge_port = ports[1].1;
     assert!(
         TcpStream::connect(("127.0.0.1", edge_port)).is_ok(),
@@ -223,6 +324,7 @@ fn run(stop: Stop) {
             "{stop:?}: no {expected} among {names:?}"
         );
     }
+    check_signatures(&banner, &ports, &dir, secret);
     // The script ran the binary of $CARGO_TARGET_DIR (`serve` and the CLI).
     let used = std::fs::read_to_string(&marker).unwrap_or_default();
     assert!(
