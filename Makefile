@@ -4,7 +4,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: help setup build build-edge dev test lint fmt vectors test-rust test-wasm test-node test-fuzz test-bench-harness fuzz soak bench bench-edge clean
+.PHONY: help setup build build-edge build-sdk-rust test-sdk-rust dev test lint fmt vectors test-rust test-wasm test-node test-fuzz test-bench-harness fuzz soak bench bench-edge clean
 
 help:
 	@echo "make dev    build and run the whole local stack (control plane, edge in workerd, demo origins)"
@@ -17,8 +17,18 @@ setup:
 build-edge: setup
 	@scripts/build-edge.sh
 
-build: build-edge
+build: build-edge build-sdk-rust
 	cargo build --bin keygate
+
+# The Rust SDK and its examples (`call`, `origin`): tests/tests/sdk_rust.rs
+# runs the example binaries against the real stack.
+build-sdk-rust: setup
+	cargo build -p keygate-client --examples
+
+# The Rust SDK alone (make test runs it within test-rust).
+test-sdk-rust: build
+	cargo test -p keygate-client
+	cargo test -p keygate-tests --test sdk_rust
 
 dev: setup
 	@scripts/dev.sh

@@ -205,7 +205,10 @@ fn check_signatures(banner: &[String], ports: &[(&str, u16)], dir: &Path, secret
         Secret::Reused => assert_eq!(shown, GIVEN_SECRET),
         Secret::Generated => {
             assert_eq!(std::fs::read_to_string(&file).unwrap(), shown);
-            assert!(shown.len() == 64 && shown.bytes().all(|b| b.is_ascii_hexdigit()), "{shown}");
+            assert!(
+                shown.len() == 64 && shown.bytes().all(|b| b.is_ascii_hexdigit()),
+                "{shown}"
+            );
             let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
             assert_eq!(mode, 0o600, "the secret file is the user's only");
         }
@@ -225,9 +228,15 @@ fn check_signatures(banner: &[String], ports: &[(&str, u16)], dir: &Path, secret
         }
         std::thread::sleep(Duration::from_millis(100));
     };
-    assert!(through_edge.contains(r#""signature":"valid""#), "{through_edge}");
+    assert!(
+        through_edge.contains(r#""signature":"valid""#),
+        "{through_edge}"
+    );
     let around_edge = get(live_port, "/anything", &bearer);
-    assert!(around_edge.contains(r#""signature":"missing""#), "{around_edge}");
+    assert!(
+        around_edge.contains(r#""signature":"missing""#),
+        "{around_edge}"
+    );
 }
 
 fn run(stop: Stop) {
@@ -309,7 +318,10 @@ fn run(stop: Stop) {
     let Ok(banner) = rx.recv_timeout(Duration::from_secs(120)) else {
         panic!("{stop:?}: the dev stack did not start; log:\n{}", log());
     };
-    assert!(banner.iter().any(|l| l.contains("keygate is running")), "{banner:#?}");
+    assert!(
+        banner.iter().any(|l| l.contains("keygate is running")),
+        "{banner:#?}"
+    );
     let edge_port = ports[1].1;
     assert!(
         TcpStream::connect(("127.0.0.1", edge_port)).is_ok(),

@@ -104,7 +104,10 @@ async fn the_examples_through_the_real_edge() {
     let client = stack.cli_json(&["client", "create", "--name", "rust sdk"]);
     let client_id = client["id"].as_str().unwrap().to_owned();
     let created = stack.cli_json(&["key", "create", "--client", &client_id]);
-    let (key, key_id) = (created["key"].as_str().unwrap(), created["id"].as_str().unwrap());
+    let (key, key_id) = (
+        created["key"].as_str().unwrap(),
+        created["id"].as_str().unwrap(),
+    );
 
     // `call`: a token from the key alone, accepted by the edge; the origin
     // example checked the edge's signature and echoes who called.
@@ -114,19 +117,38 @@ async fn the_examples_through_the_real_edge() {
     assert_eq!(identity["auth"], "jwt", "{echo}");
     assert_eq!(identity["client_id"], client_id.as_str());
     assert_eq!(identity["key_id"], key_id);
-    assert_eq!((identity["env"].as_str(), identity["key_type"].as_str()), (Some("live"), Some("secret")));
+    assert_eq!(
+        (identity["env"].as_str(), identity["key_type"].as_str()),
+        (Some("live"), Some("secret"))
+    );
 
     // The same origin, static key: the layer accepts that identity too.
-    let (status, echo) = get(&format!("{edge}/v1/x"), &[("authorization", &format!("Bearer {key}"))]).await;
-    assert_eq!((status, &echo["identity"]["auth"]), (200, &Value::from("static")), "{echo}");
+    let (status, echo) = get(
+        &format!("{edge}/v1/x"),
+        &[("authorization", &format!("Bearer {key}"))],
+    )
+    .await;
+    assert_eq!(
+        (status, &echo["identity"]["auth"]),
+        (200, &Value::from("static")),
+        "{echo}"
+    );
 
     // `call` fails loudly: a malformed key, a refused token.
     let output = call(&format!("{edge}/v1/x"), &key[..key.len() - 1], &edge, None);
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("not a keygate access key"));
-    let output = call(&format!("{edge}/v1/x"), key, "https://elsewhere.example", None);
+    let output = call(
+        &format!("{edge}/v1/x"),
+        key,
+        "https://elsewhere.example",
+        None,
+    );
     assert!(!output.status.success());
-    assert!(String::from_utf8_lossy(&output.stderr).contains("401"), "{output:?}");
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("401"),
+        "{output:?}"
+    );
 
     refuses_what_the_edge_did_not_sign(&stack, &client_id, &origin_url).await;
     legacy_key_with_its_client_id(&stack, &client_id).await;
@@ -142,7 +164,11 @@ async fn refuses_what_the_edge_did_not_sign(stack: &Stack, client_id: &str, orig
         ("x-keygate-auth", "static"),
     ];
     let (status, body) = get(&format!("{origin}/v1/orders"), &forged).await;
-    assert_eq!((status, &body["error"]["code"]), (401, &Value::from("edge_signature_missing")), "{body}");
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (401, &Value::from("edge_signature_missing")),
+        "{body}"
+    );
 
     // A genuine signature: what the edge sent the demo (test) origin.
     let created = stack.cli_json(&["key", "create", "--client", client_id, "--env", "test"]);
@@ -173,17 +199,47 @@ async fn refuses_what_the_edge_did_not_sign(stack: &Stack, client_id: &str, orig
     };
     for (what, path, changed, code) in [
         ("as signed", "/v1/orders", None, None),
-        ("other client", "/v1/orders", Some(("x-keygate-client-id", "cl_someone_else")), Some("edge_signature_invalid")),
-        ("publishable", "/v1/orders", Some(("x-keygate-key-type", "publishable")), Some("edge_signature_invalid")),
-        ("other path", "/v1/admin", None, Some("edge_signature_invalid")),
-        ("old", "/v1/orders", Some(("x-keygate-signature", "t=1000000000,v1=0000000000000000000000000000000000000000000000000000000000000000")), Some("edge_signature_stale")),
+        (
+            "other client",
+            "/v1/orders",
+            Some(("x-keygate-client-id", "cl_someone_else")),
+            Some("edge_signature_invalid"),
+        ),
+        (
+            "publishable",
+            "/v1/orders",
+            Some(("x-keygate-key-type", "publishable")),
+            Some("edge_signature_invalid"),
+        ),
+        (
+            "other path",
+            "/v1/admin",
+            None,
+            Some("edge_signature_invalid"),
+        ),
+        (
+            "old",
+            "/v1/orders",
+            Some((
+                "x-keygate-signature",
+                "t=1000000000,v1=0000000000000000000000000000000000000000000000000000000000000000",
+            )),
+            Some("edge_signature_stale"),
+        ),
     ] {
         let headers = replay(changed);
-        let headers: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+        let headers: Vec<(&str, &str)> = headers
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
         let (status, body) = get(&format!("{origin}{path}"), &headers).await;
         match code {
             None => assert_eq!(status, 200, "{what}: {body}"),
-            Some(code) => assert_eq!((status, body["error"]["code"].as_str()), (401, Some(code)), "{what}: {body}"),
+            Some(code) => assert_eq!(
+                (status, body["error"]["code"].as_str()),
+                (401, Some(code)),
+                "{what}: {body}"
+            ),
         }
     }
 }
@@ -192,7 +248,8 @@ async fn refuses_what_the_edge_did_not_sign(stack: &Stack, client_id: &str, orig
 /// as the control plane wrote them before: the provider needs the client id,
 /// and with it the edge accepts its tokens.
 async fn legacy_key_with_its_client_id(stack: &Stack, client_id: &str) {
-    let legacy = AccessKey::from_entropy(KeyType::Secret, "live", None, [0x5a; 12], &[0xa5; 32]).unwrap();
+    let legacy =
+        AccessKey::from_entropy(KeyType::Secret, "live", None, [0x5a; 12], &[0xa5; 32]).unwrap();
     assert!(legacy.is_legacy());
     let record = StaticKeyRecord {
         v: RECORD_VERSION,
@@ -211,14 +268,20 @@ async fn legacy_key_with_its_client_id(stack: &Stack, client_id: &str) {
         .edge_stack
         .put_kv(&[
             (static_key_kv_name(&legacy.hash()), record.encode()),
-            (jwk_kv_name(legacy.key_id()), JwkRecord::of_key(record, jwk).encode()),
+            (
+                jwk_kv_name(legacy.key_id()),
+                JwkRecord::of_key(record, jwk).encode(),
+            ),
         ])
         .await;
     let edge = &stack.edge;
     let url = format!("{edge}/v1/legacy");
     let output = call(&url, legacy.expose(), edge, None);
     assert!(!output.status.success());
-    assert!(String::from_utf8_lossy(&output.stderr).contains("predates"), "{output:?}");
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("predates"),
+        "{output:?}"
+    );
     let echo = echoed_identity(&url, legacy.expose(), edge, Some(client_id)).await;
     assert_eq!(echo["identity"]["auth"], "jwt", "{echo}");
     assert_eq!(echo["identity"]["key_id"], legacy.key_id());

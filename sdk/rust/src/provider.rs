@@ -106,7 +106,7 @@ impl TokenProvider {
     pub fn token(&self) -> Result<String, TokenError> {
         let now = self.inner.settings.clock.now();
         if let Some(cached) = self.cached(now) {
-            return Ok(cached.to_string());
+            return Ok(String::from(&*cached));
         }
         let fresh = self.mint(now)?;
         let mut current = self
@@ -117,10 +117,10 @@ impl TokenProvider {
         // Another caller may have renewed meanwhile: keep the newer token.
         match current.as_ref() {
             Some(other) if other.serves(now) && other.issued_at >= fresh.issued_at => {
-                Ok(other.token.to_string())
+                Ok(String::from(&*other.token))
             }
             _ => {
-                let token = fresh.token.to_string();
+                let token = String::from(&*fresh.token);
                 *current = Some(fresh);
                 Ok(token)
             }

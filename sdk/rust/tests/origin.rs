@@ -16,7 +16,8 @@ use serde_json::{json, Value};
 use tower::ServiceExt;
 
 fn vectors() -> Vec<Value> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/tests/vectors/origin.json");
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/tests/vectors/origin.json");
     let parsed: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     parsed["vectors"].as_array().unwrap().clone()
 }
@@ -59,7 +60,10 @@ async fn send(app: Router, request: Request<Body>) -> (StatusCode, Value) {
     let response = app.oneshot(request).await.unwrap();
     let status = response.status();
     let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
 }
 
 fn layer_at(vector: &Value, now: i64) -> EdgeIdentityLayer {
@@ -78,7 +82,8 @@ async fn every_vector_passes_with_its_identity() {
         let t = vector["timestamp"].as_i64().unwrap();
         // The query is not signed: it does not matter.
         let target = format!("{}?page=2", path(vector));
-        let (status, body) = send(app(layer_at(vector, t + 10)), request(vector, &target, &[])).await;
+        let (status, body) =
+            send(app(layer_at(vector, t + 10)), request(vector, &target, &[])).await;
         assert_eq!(status, StatusCode::OK, "{}: {body}", vector["note"]);
         let identity = &vector["identity"];
         let expected = json!({
@@ -102,29 +107,67 @@ async fn missing_tampered_duplicated_or_foreign_signatures_are_refused() {
     let t = vector["timestamp"].as_i64().unwrap();
     let p = path(vector);
     let cases: Vec<(&str, Request<Body>, &str)> = vec![
-        ("no signature", request(vector, p, &[("x-keygate-signature", "")]), "edge_signature_missing"),
-        ("other client", request(vector, p, &[("x-keygate-client-id", "cl_forged")]), "edge_signature_invalid"),
-        ("auth changed", request(vector, p, &[("x-keygate-auth", "jwt")]), "edge_signature_invalid"),
-        ("identity header gone", request(vector, p, &[("x-keygate-env", "")]), "edge_signature_invalid"),
-        ("other path", request(vector, "/v1/admin", &[]), "edge_signature_invalid"),
-        ("garbage", request(vector, p, &[("x-keygate-signature", "t=1,v1=zz")]), "edge_signature_invalid"),
+        (
+            "no signature",
+            request(vector, p, &[("x-keygate-signature", "")]),
+            "edge_signature_missing",
+        ),
+        (
+            "other client",
+            request(vector, p, &[("x-keygate-client-id", "cl_forged")]),
+            "edge_signature_invalid",
+        ),
+        (
+            "auth changed",
+            request(vector, p, &[("x-keygate-auth", "jwt")]),
+            "edge_signature_invalid",
+        ),
+        (
+            "identity header gone",
+            request(vector, p, &[("x-keygate-env", "")]),
+            "edge_signature_invalid",
+        ),
+        (
+            "other path",
+            request(vector, "/v1/admin", &[]),
+            "edge_signature_invalid",
+        ),
+        (
+            "garbage",
+            request(vector, p, &[("x-keygate-signature", "t=1,v1=zz")]),
+            "edge_signature_invalid",
+        ),
     ];
     for (case, request, code) in cases {
         assert_eq!(refused(layer_at(vector, t), request).await, code, "{case}");
     }
     // A second client id next to the signed one.
     let mut doubled = request(vector, p, &[]);
-    doubled.headers_mut().append("x-keygate-client-id", "cl_forged".parse().unwrap());
-    assert_eq!(refused(layer_at(vector, t), doubled).await, "edge_signature_invalid");
+    doubled
+        .headers_mut()
+        .append("x-keygate-client-id", "cl_forged".parse().unwrap());
+    assert_eq!(
+        refused(layer_at(vector, t), doubled).await,
+        "edge_signature_invalid"
+    );
     // Another method than the one signed.
     let mut posted = request(vector, p, &[]);
     *posted.method_mut() = http::Method::DELETE;
-    assert_eq!(refused(layer_at(vector, t), posted).await, "edge_signature_invalid");
+    assert_eq!(
+        refused(layer_at(vector, t), posted).await,
+        "edge_signature_invalid"
+    );
     // Another secret, or none at all.
     let other = EdgeIdentityLayer::new("another-secret").clock(move || t);
-    assert_eq!(refused(other, request(vector, p, &[])).await, "edge_signature_invalid");
+    assert_eq!(
+        refused(other, request(vector, p, &[])).await,
+        "edge_signature_invalid"
+    );
     let empty = EdgeIdentityLayer::new("").clock(move || t);
-    assert_eq!(refused(empty, request(vector, p, &[])).await, "edge_signature_invalid");
+    assert_eq!(
+        refused(empty, request(vector, p, &[])).await,
+        "edge_signature_invalid"
+    );
 }
 
 #[tokio::test]
@@ -134,12 +177,18 @@ async fn old_signatures_are_stale_unless_max_age_allows_them() {
     let p = path(vector);
     // Default max age: 300 s, either side.
     for now in [t + 301, t - 301] {
-        assert_eq!(refused(layer_at(vector, now), request(vector, p, &[])).await, "edge_signature_stale");
+        assert_eq!(
+            refused(layer_at(vector, now), request(vector, p, &[])).await,
+            "edge_signature_stale"
+        );
     }
     let (status, _) = send(app(layer_at(vector, t + 300)), request(vector, p, &[])).await;
     assert_eq!(status, StatusCode::OK);
     let tight = layer_at(vector, t + 31).max_age(Duration::from_secs(30));
-    assert_eq!(refused(tight, request(vector, p, &[])).await, "edge_signature_stale");
+    assert_eq!(
+        refused(tight, request(vector, p, &[])).await,
+        "edge_signature_stale"
+    );
     let loose = layer_at(vector, t + 3_000).max_age(Duration::from_secs(3_600));
     let (status, _) = send(app(loose), request(vector, p, &[])).await;
     assert_eq!(status, StatusCode::OK);
@@ -152,7 +201,9 @@ async fn a_nested_router_checks_the_path_as_it_arrived() {
     let t = vector["timestamp"].as_i64().unwrap();
     let app = Router::new().nest(
         "/v1",
-        Router::new().route("/orders", get(echo)).layer(layer_at(vector, t)),
+        Router::new()
+            .route("/orders", get(echo))
+            .layer(layer_at(vector, t)),
     );
     let (status, body) = send(app, request(vector, "/v1/orders", &[])).await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -165,13 +216,19 @@ async fn the_extractor_without_the_layer_refuses_and_never_fails_open() {
     let (status, body) = send(app, request(vector, "/v1/orders", &[])).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(body["error"]["code"], "edge_signature_missing");
-    assert!(body["error"]["message"].as_str().unwrap().contains("EdgeIdentityLayer"));
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("EdgeIdentityLayer"));
     // Optional: None without the layer.
     let optional = Router::new().route(
         "/",
         get(|identity: Option<EdgeIdentity>| async move { identity.is_none().to_string() }),
     );
-    let response = optional.oneshot(Request::get("/").body(Body::empty()).unwrap()).await.unwrap();
+    let response = optional
+        .oneshot(Request::get("/").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
     let bytes = response.into_body().collect().await.unwrap().to_bytes();
     assert_eq!(&bytes[..], b"true");
 }

@@ -61,7 +61,8 @@ fn cached_until_the_margin_then_renewed() {
     let claims = verify(&second, &jwk, CLIENT, AUDIENCE, NOW + 240).unwrap();
     assert_eq!(claims.claims().iat, NOW + 240);
     // Clones share the cache.
-    assert_eq!(provider.clone().token().unwrap(), second);
+    let clone = provider.clone();
+    assert_eq!(clone.token().unwrap(), second);
     // A clock that jumps back before the token's iat renews too.
     clock.set(NOW);
     assert_ne!(provider.token().unwrap(), second);
@@ -153,7 +154,11 @@ async fn many_tasks_share_one_provider() {
     for token in &distinct {
         verify(token, &jwk, CLIENT, AUDIENCE, now).unwrap();
     }
-    assert!(distinct.len() <= 4, "{} tokens for one window", distinct.len());
+    assert!(
+        distinct.len() <= 4,
+        "{} tokens for one window",
+        distinct.len()
+    );
 }
 
 #[test]
@@ -181,9 +186,14 @@ fn bad_keys_are_typed_errors_at_construction() {
         TokenProvider::new(&String::from_utf8(typo).unwrap(), AUDIENCE).unwrap_err(),
         KeyError::Malformed(shared::Error::KeyChecksum)
     );
-    let publishable =
-        AccessKey::from_entropy(KeyType::Publishable, "live", Some(CLIENT), [3; 12], &[3; 24])
-            .unwrap();
+    let publishable = AccessKey::from_entropy(
+        KeyType::Publishable,
+        "live",
+        Some(CLIENT),
+        [3; 12],
+        &[3; 24],
+    )
+    .unwrap();
     assert_eq!(
         TokenProvider::new(publishable.expose(), AUDIENCE).unwrap_err(),
         KeyError::Publishable
@@ -220,9 +230,18 @@ fn legacy_keys_need_their_client_id_and_a_mismatch_is_refused() {
         .unwrap();
     assert_eq!(provider.client_id(), CLIENT);
     let now = SystemClock.now();
-    verify(&provider.token().unwrap(), &public_jwk(&legacy), CLIENT, AUDIENCE, now).unwrap();
+    verify(
+        &provider.token().unwrap(),
+        &public_jwk(&legacy),
+        CLIENT,
+        AUDIENCE,
+        now,
+    )
+    .unwrap();
     assert!(matches!(
-        TokenProvider::builder(&legacy, AUDIENCE).client_id("nope").build(),
+        TokenProvider::builder(&legacy, AUDIENCE)
+            .client_id("nope")
+            .build(),
         Err(KeyError::InvalidOption(_))
     ));
     // A current key: the same client id is fine, another one is refused.
@@ -251,6 +270,9 @@ fn debug_never_prints_the_key_or_a_token() {
     let provider = builder.build().unwrap();
     let token = provider.token().unwrap();
     let debug = format!("{provider:?}");
-    assert!(!debug.contains(&key[30..]) && !debug.contains(&token[..20]), "{debug}");
+    assert!(
+        !debug.contains(&key[30..]) && !debug.contains(&token[..20]),
+        "{debug}"
+    );
     assert!(debug.contains(provider.key_id()));
 }

@@ -12,14 +12,18 @@ use serde_json::Value;
 use shared::jwk::PublicJwk;
 
 fn vectors(file: &str) -> Vec<Value> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/tests/vectors").join(file);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/tests/vectors")
+        .join(file);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let parsed: Value = serde_json::from_str(&text).unwrap();
     parsed["vectors"].as_array().unwrap().clone()
 }
 
 fn text(value: &Value) -> &str {
-    value.as_str().unwrap_or_else(|| panic!("not a string: {value}"))
+    value
+        .as_str()
+        .unwrap_or_else(|| panic!("not a string: {value}"))
 }
 
 #[test]
@@ -29,7 +33,10 @@ fn the_provider_mints_every_committed_token_byte_for_byte() {
     let mut legacy = 0;
     for vector in &vectors {
         let mint = &vector["mint"];
-        let (issued_at, ttl) = (mint["issued_at"].as_i64().unwrap(), mint["ttl"].as_u64().unwrap());
+        let (issued_at, ttl) = (
+            mint["issued_at"].as_i64().unwrap(),
+            mint["ttl"].as_u64().unwrap(),
+        );
         let jti = text(&mint["jti"]).to_owned();
         let key = text(&vector["key"]);
         let client_id = text(&mint["client_id"]);
@@ -72,7 +79,11 @@ fn every_committed_key_is_built_or_refused_as_its_kind_says() {
         match (text(&vector["key_type"]), vector["client_id"].as_str()) {
             ("publishable", _) => assert_eq!(built.unwrap_err(), KeyError::Publishable, "{name}"),
             ("secret", None) => {
-                assert_eq!(built.unwrap_err(), KeyError::LegacyKeyNeedsClientId, "{name}");
+                assert_eq!(
+                    built.unwrap_err(),
+                    KeyError::LegacyKeyNeedsClientId,
+                    "{name}"
+                );
             }
             ("secret", Some(client_id)) => {
                 let provider = built.unwrap();
@@ -80,8 +91,14 @@ fn every_committed_key_is_built_or_refused_as_its_kind_says() {
                 assert_eq!(provider.key_id(), text(&vector["key_id"]), "{name}");
                 let jwk = PublicJwk::parse(&vector["public_jwk"].to_string()).unwrap();
                 let now = keygate_client::Clock::now(&keygate_client::SystemClock);
-                common::verify(&provider.token().unwrap(), &jwk, client_id, "https://api.example.com", now)
-                    .unwrap_or_else(|e| panic!("{name}: {e}"));
+                common::verify(
+                    &provider.token().unwrap(),
+                    &jwk,
+                    client_id,
+                    "https://api.example.com",
+                    now,
+                )
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
             }
             (other, _) => panic!("{name}: unknown key type {other}"),
         }

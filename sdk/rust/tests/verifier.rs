@@ -14,27 +14,44 @@ use serde_json::{json, Value};
 
 const NOW: i64 = 1_767_225_600;
 
-/// The bodies the stand-in received, with their `Authorization` header.
+/// One call: its `Authorization` header and its body.
+type Call = (Option<String>, Value);
+
+/// The calls the stand-in received.
 #[derive(Clone, Default)]
-struct Calls(Arc<Mutex<Vec<(Option<String>, Value)>>>);
+struct Calls(Arc<Mutex<Vec<Call>>>);
 
 impl Calls {
     fn count(&self) -> usize {
         self.0.lock().unwrap().len()
     }
 
-    fn last(&self) -> (Option<String>, Value) {
+    fn last(&self) -> Call {
         self.0.lock().unwrap().last().cloned().unwrap()
     }
 }
 
 /// Answers by credential: `good` is valid, `expiring` expires at NOW + 5,
 /// `kv-down` is a 200 saying the edge would answer 503, `crash` is a 500.
-async fn verify(State(calls): State<Calls>, headers: HeaderMap, Json(body): Json<Value>) -> (StatusCode, Json<Value>) {
-    let authorization = headers.get("authorization").and_then(|v| v.to_str().ok()).map(str::to_owned);
-    calls.0.lock().unwrap().push((authorization.clone(), body.clone()));
+async fn verify(
+    State(calls): State<Calls>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> (StatusCode, Json<Value>) {
+    let authorization = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    calls
+        .0
+        .lock()
+        .unwrap()
+        .push((authorization.clone(), body.clone()));
     if authorization.as_deref() != Some("Bearer vk_test") {
-        return (StatusCode::UNAUTHORIZED, Json(json!({"error": {"code": "unauthorized", "message": "no"}})));
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"error": {"code": "unauthorized", "message": "no"}})),
+        );
     }
     let valid = |expires_at: Value| {
         json!({"valid": true, "code": "valid", "status": 200, "client_id": "cl_1", "key_id": "k",
@@ -44,16 +61,32 @@ async fn verify(State(calls): State<Calls>, headers: HeaderMap, Json(body): Json
     match body["credential"].as_str().unwrap_or("") {
         "good" => (StatusCode::OK, Json(valid(Value::Null))),
         "expiring" => (StatusCode::OK, Json(valid(json!(NOW + 5)))),
-        "kv-down" => (StatusCode::OK, Json(json!({"valid": false, "code": "unavailable", "status": 503, "message": "m"}))),
-        "crash" => (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({"error": {"code": "internal", "message": "m"}}))),
-        "huge" => (StatusCode::PAYLOAD_TOO_LARGE, Json(json!({"error": {"code": "too_large", "message": "big"}}))),
-        _ => (StatusCode::OK, Json(json!({"valid": false, "code": "invalid_key", "status": 401, "message": "unknown key"}))),
+        "kv-down" => (
+            StatusCode::OK,
+            Json(json!({"valid": false, "code": "unavailable", "status": 503, "message": "m"})),
+        ),
+        "crash" => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Json(json!({"error": {"code": "internal", "message": "m"}})),
+        ),
+        "huge" => (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            Json(json!({"error": {"code": "too_large", "message": "big"}})),
+        ),
+        _ => (
+            StatusCode::OK,
+            Json(
+                json!({"valid": false, "code": "invalid_key", "status": 401, "message": "unknown key"}),
+            ),
+        ),
     }
 }
 
 async fn stand_in() -> (String, Calls) {
     let calls = Calls::default();
-    let app = Router::new().route("/v1/verify", post(verify)).with_state(calls.clone());
+    let app = Router::new()
+        .route("/v1/verify", post(verify))
+        .with_state(calls.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await });
@@ -67,12 +100,22 @@ async fn answers_are_cached_per_credential_method_and_path_for_the_ttl() {
     let verifier = Verifier::new(&format!("{url}/"), "vk_test").clock(clock.clone());
     let first = verifier.verify("good", "GET", "/v1/a").await.unwrap();
     assert!(first.valid);
-    assert_eq!((first.client_id.as_deref(), first.status), (Some("cl_1"), 200));
+    assert_eq!(
+        (first.client_id.as_deref(), first.status),
+        (Some("cl_1"), 200)
+    );
     assert_eq!(first.auth, Some(keygate_client::origin::Auth::Static));
     assert_eq!(calls.count(), 1);
     // Within 30 s: from the cache, from clones too.
     clock.advance(29);
-    assert_eq!(verifier.clone().verify("good", "GET", "/v1/a").await.unwrap(), first);
+    assert_eq!(
+        verifier
+            .clone()
+            .verify("good", "GET", "/v1/a")
+            .await
+            .unwrap(),
+        first
+    );
     assert_eq!(calls.count(), 1);
     // Another method or path is another question.
     verifier.verify("good", "POST", "/v1/a").await.unwrap();
@@ -81,7 +124,10 @@ async fn answers_are_cached_per_credential_method_and_path_for_the_ttl() {
     // Refusals are answers too, and cached.
     let refused = verifier.verify("unknown", "GET", "/").await.unwrap();
     assert!(!refused.valid);
-    assert_eq!((refused.code.as_str(), refused.status), ("invalid_key", 401));
+    assert_eq!(
+        (refused.code.as_str(), refused.status),
+        ("invalid_key", 401)
+    );
     verifier.verify("unknown", "GET", "/").await.unwrap();
     assert_eq!(calls.count(), 4);
     // At 30 s the first entry has expired: asked again.
@@ -94,10 +140,19 @@ async fn answers_are_cached_per_credential_method_and_path_for_the_ttl() {
 async fn the_request_carries_what_the_contract_says() {
     let (url, calls) = stand_in().await;
     let verifier = Verifier::new(&url, "vk_test");
-    assert!(verifier.verify("good", "DELETE", "/v1/x").await.unwrap().valid);
+    assert!(
+        verifier
+            .verify("good", "DELETE", "/v1/x")
+            .await
+            .unwrap()
+            .valid
+    );
     assert_eq!(
         calls.last(),
-        (Some("Bearer vk_test".to_owned()), json!({"credential": "good", "method": "DELETE", "path": "/v1/x"}))
+        (
+            Some("Bearer vk_test".to_owned()),
+            json!({"credential": "good", "method": "DELETE", "path": "/v1/x"})
+        )
     );
     let verifier = verifier.audience("https://edge.example");
     verifier.verify("good", "GET", "/").await.unwrap();
@@ -109,7 +164,10 @@ async fn failures_and_5xx_are_never_cached() {
     let (url, calls) = stand_in().await;
     let verifier = Verifier::new(&url, "vk_test").clock(ManualClock::new(NOW));
     for _ in 0..2 {
-        assert_eq!(verifier.verify("crash", "GET", "/").await.unwrap_err(), VerifyError::Server { status: 500 });
+        assert_eq!(
+            verifier.verify("crash", "GET", "/").await.unwrap_err(),
+            VerifyError::Server { status: 500 }
+        );
     }
     assert_eq!(calls.count(), 2);
     for _ in 0..2 {
@@ -118,11 +176,17 @@ async fn failures_and_5xx_are_never_cached() {
     }
     assert_eq!(calls.count(), 4);
     let error = verifier.verify("huge", "GET", "/").await.unwrap_err();
-    assert!(matches!(&error, VerifyError::Rejected { status: 413, code, .. } if code == "too_large"), "{error:?}");
+    assert!(
+        matches!(&error, VerifyError::Rejected { status: 413, code, .. } if code == "too_large"),
+        "{error:?}"
+    );
     // A wrong verify key: typed, and not cached either.
     let wrong = Verifier::new(&url, "vk_wrong");
     for _ in 0..2 {
-        assert!(matches!(wrong.verify("good", "GET", "/").await, Err(VerifyError::Unauthorized { .. })));
+        assert!(matches!(
+            wrong.verify("good", "GET", "/").await,
+            Err(VerifyError::Unauthorized { .. })
+        ));
     }
     assert_eq!(calls.count(), 7);
     // Nobody listening: a transport error, quickly.
@@ -145,7 +209,11 @@ async fn a_result_never_outlives_the_credential_and_ttl_zero_disables_the_cache(
     assert_eq!(calls.count(), 1);
     clock.advance(1);
     verifier.verify("expiring", "GET", "/").await.unwrap();
-    assert_eq!(calls.count(), 2, "expired with the credential, not after 30 s");
+    assert_eq!(
+        calls.count(),
+        2,
+        "expired with the credential, not after 30 s"
+    );
     let uncached = Verifier::new(&url, "vk_test").cache_ttl(Duration::ZERO);
     uncached.verify("good", "GET", "/").await.unwrap();
     uncached.verify("good", "GET", "/").await.unwrap();
@@ -156,5 +224,8 @@ async fn a_result_never_outlives_the_credential_and_ttl_zero_disables_the_cache(
 fn debug_never_prints_the_verify_key() {
     let verifier = Verifier::new("http://127.0.0.1:1", "vk_very_secret").cache_size(5);
     let debug = format!("{verifier:?}");
-    assert!(!debug.contains("vk_very_secret") && debug.contains("cache_size: 5"), "{debug}");
+    assert!(
+        !debug.contains("vk_very_secret") && debug.contains("cache_size: 5"),
+        "{debug}"
+    );
 }

@@ -97,7 +97,7 @@ impl<S, B, ResBody> Service<Request<B>> for EdgeIdentityService<S>
 where
     S: Service<Request<B>, Response = Response<ResBody>>,
     S::Future: Send + 'static,
-    S::Error: 'static,
+    S::Error: Send + 'static,
     ResBody: From<String> + Send + 'static,
 {
     type Response = Response<ResBody>;

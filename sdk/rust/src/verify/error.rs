@@ -50,12 +50,7 @@ impl VerifyError {
     /// The error of a non-200 answer, from its `{"error":{"code","message"}}` body.
     pub(crate) fn from_status(status: u16, body: &[u8]) -> Self {
         let error = serde_json::from_slice::<serde_json::Value>(body).unwrap_or_default();
-        let field = |name: &str| {
-            error["error"][name]
-                .as_str()
-                .unwrap_or("<none>")
-                .to_owned()
-        };
+        let field = |name: &str| error["error"][name].as_str().unwrap_or("<none>").to_owned();
         match status {
             401 => Self::Unauthorized {
                 code: field("code"),
@@ -89,7 +84,10 @@ impl fmt::Display for VerifyError {
                 status,
                 code,
                 message,
-            } => write!(f, "the verification request was refused ({status} {code}): {message}"),
+            } => write!(
+                f,
+                "the verification request was refused ({status} {code}): {message}"
+            ),
             Self::Server { status } => write!(f, "the verification API failed ({status})"),
             Self::Decode(e) => write!(f, "unexpected answer from the verification API: {e}"),
         }

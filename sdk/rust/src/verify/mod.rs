@@ -145,10 +145,14 @@ impl Verifier {
         if let Some(hit) = self.cache.get(&key, self.clock.now()) {
             return Ok(hit);
         }
-        let client = self.client.as_ref().map_err(|e| VerifyError::Client(e.clone()))?;
-        let mut body = serde_json::json!({ "credential": credential, "method": method, "path": path });
+        let client = self
+            .client
+            .as_ref()
+            .map_err(|e| VerifyError::Client(e.clone()))?;
+        let mut body =
+            serde_json::json!({ "credential": credential, "method": method, "path": path });
         if let Some(audience) = &self.audience {
-            body["audience"] = audience.as_ref().into();
+            body["audience"] = serde_json::Value::from(&**audience);
         }
         let response = client
             .post(&*self.url)

@@ -13,10 +13,16 @@ pub const AUDIENCE: &str = "https://api.example.com";
 
 /// A current secret key of `CLIENT` (seeded by `seed`).
 pub fn secret_key(seed: u8) -> String {
-    AccessKey::from_entropy(KeyType::Secret, "live", Some(CLIENT), [seed; 12], &[seed; 32])
-        .unwrap()
-        .expose()
-        .to_owned()
+    AccessKey::from_entropy(
+        KeyType::Secret,
+        "live",
+        Some(CLIENT),
+        [seed; 12],
+        &[seed; 32],
+    )
+    .unwrap()
+    .expose()
+    .to_owned()
 }
 
 /// A secret key issued before keys carried their client id.
