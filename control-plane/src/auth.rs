@@ -5,6 +5,8 @@
 //! would accept it (given published state). Admin keys are the one
 //! addition: never published, they get the same static record built from
 //! their row, and must then carry the `admin` scope in the admin client.
+//! Verify keys (scope `verify` in the admin client) are built the same way
+//! and open `POST /v1/verify` only.
 //!
 //! Detailed reasons go to the log; the client gets the refusal's stable code
 //! and fixed message.
@@ -17,8 +19,6 @@ use shared::{
     credential,
     decision::{self, Credential, Records, Rejection, TokenPolicy},
     jwt::VerifyOptions,
-    key::KeyHash,
-    record::{jwk_kv_name, static_key_kv_name, ClientRecord, JwkRecord, StaticKeyRecord},
 };
 
 use crate::{error::ApiError, records, state::AppState, store};
@@ -46,6 +46,45 @@ impl FromRequestParts<AppState> for AdminKey {
     }
 }
 
+/// Proof that the request carries a valid, unrevoked, unexpired verify key
+/// or admin key: the caller of the verification API.
+#[derive(Debug, Clone)]
+pub struct VerifyCaller {
+    /// The calling key's id, for the log.
+    pub key_id: String,
+}
+
+impl FromRequestParts<AppState> for VerifyCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        // One Authorization field (more are refused by `authenticate`).
+        let mut values = parts.headers.get_all(AUTHORIZATION).iter();
+        let single = match (values.next(), values.next()) {
+            (Some(value), None) => Some(value.as_bytes()),
+            _ => None,
+        };
+        let now_ms = state.clock.now_ms();
+        if let Some(key_id) = single.and_then(|v| state.callers.get(v, now_ms)) {
+            return Ok(Self { key_id });
+        }
+        let row = authenticate(parts, state).await?;
+        if !row.is_control_plane_key() {
+            tracing::info!(key_id = %row.key_id, "refused: not a verify or admin key");
+            return Err(ApiError::Forbidden);
+        }
+        if let Some(value) = single {
+            state
+                .callers
+                .insert(value, &row.key_id, row.expires_at, now_ms);
+        }
+        Ok(Self { key_id: row.key_id })
+    }
+}
+
 /// Proof that the request carries a valid, unrevoked, unexpired key of an
 /// enabled client: the caller of the self-service endpoints.
 #[derive(Debug, Clone)]
@@ -62,6 +101,11 @@ impl FromRequestParts<AppState> for KeyHolder {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let key = authenticate(parts, state).await?;
+        // A verify key may verify and nothing else.
+        if key.is_verifier() && !key.is_admin() {
+            tracing::info!(key_id = %key.key_id, "refused: a verify key");
+            return Err(ApiError::Forbidden);
+        }
         Ok(Self { key })
     }
 }
@@ -84,20 +128,24 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<store::KeyRow, 
         .map_err(|e| refuse(Rejection::MalformedCredential(e), "extraction", None))?
         .ok_or_else(|| refuse(Rejection::MissingCredential, "no credential", None))?;
     let credential = Credential::parse(&presented).map_err(|r| refuse(r, "format", None))?;
-    // The row the credential names: by hash for a key, by `kid` for a token.
-    let (row, key_id) = match &credential {
+    // The row the credential names (by hash for a key, by `kid` for a
+    // token) and its client's, in one query.
+    let (found, key_id) = match &credential {
         Credential::AccessKey(key) => (
-            store::find_key_by_hash(&state.db.pool, key.hash().as_str()).await?,
+            store::key_and_client_by_hash(&state.db.pool, key.hash().as_str()).await?,
             key.key_id().to_owned(),
         ),
         Credential::Token(token) => (
-            store::get_key(&state.db.pool, token.kid()).await?,
+            store::key_and_client_by_id(&state.db.pool, token.kid()).await?,
             token.kid().to_owned(),
         ),
     };
-    let records = match &row {
-        Some(row) => records_of(row, state, now).await?,
-        None => Records::default(),
+    let (row, records) = match found {
+        Some((row, client)) => {
+            let records = records_of(&row, client.as_ref(), now)?;
+            (Some(row), records)
+        }
+        None => (None, Records::default()),
     };
     let limits = VerifyOptions::default();
     let policy = TokenPolicy {
@@ -111,36 +159,20 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<store::KeyRow, 
     row.ok_or_else(|| refuse(Rejection::InvalidCredential, "no row", Some(&key_id)))
 }
 
-/// The records the edge would read for a key: decoded from what the
-/// publisher sends for it, so both sides decide on the same bytes.
-async fn records_of(row: &store::KeyRow, state: &AppState, now: i64) -> Result<Records, ApiError> {
-    let client = store::get_client(&state.db.pool, &row.client_id).await?;
-    // As the publisher computes it; a missing client row (which the schema
-    // rules out) counts as disabled: fail closed.
-    let client_disabled = client.as_ref().is_none_or(|c| c.disabled_at.is_some());
-    let unavailable = |_| refuse(Rejection::Unavailable, "record", Some(&row.key_id));
-    let mut records = Records {
-        client: client
-            .as_ref()
-            .map(|c| ClientRecord::decode(&records::client_pair(c).value))
-            .transpose()
-            .map_err(unavailable)?,
-        ..Records::default()
-    };
-    if row.is_admin() {
-        // Never published (admin keys open this API, not the edge), so built
-        // here: what the publisher would send if they were.
+/// The records the edge would read for a key (`records::edge_records`), so
+/// both sides decide on the same bytes; plus, for the never-published admin
+/// and verify keys, the static record the publisher would send if they were.
+fn records_of(
+    row: &store::KeyRow,
+    client: Option<&store::Client>,
+    now: i64,
+) -> Result<Records, ApiError> {
+    let mut records = records::edge_records(row, client, now)
+        .map_err(|_| refuse(Rejection::Unavailable, "record", Some(&row.key_id)))?;
+    if row.is_control_plane_key() {
+        // A missing client row (which the schema rules out) counts as disabled: fail closed.
+        let client_disabled = client.is_none_or(|c| c.disabled_at.is_some());
         records.static_key = Some(records::static_record(row, client_disabled));
-        return Ok(records);
-    }
-    let static_name = KeyHash::from_hex(&row.key_hash).map(|h| static_key_kv_name(&h));
-    let jwk_name = jwk_kv_name(&row.key_id);
-    for pair in records::key_pairs(row, client_disabled, now) {
-        if Some(&pair.key) == static_name.as_ref() {
-            records.static_key = Some(StaticKeyRecord::decode(&pair.value).map_err(unavailable)?);
-        } else if pair.key == jwk_name {
-            records.signing_key = Some(JwkRecord::decode(&pair.value).map_err(unavailable)?);
-        }
     }
     Ok(records)
 }

@@ -55,6 +55,78 @@ pub struct ServeConfig {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub limits: ServeLimits,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub verify: VerifyPolicy,
+}
+
+/// What the verification API (`POST /v1/verify`) expects of tokens: the
+/// edge's rules (`AUDIENCE`, `MAX_TOKEN_LIFETIME`, `CLOCK_SKEW`), so set
+/// these as the edge whose answers it must give is configured.
+#[derive(clap::Args, Debug, Clone, PartialEq, Eq)]
+pub struct VerifyPolicy {
+    /// The audience tokens must name, unless a request gives its own: the
+    /// edge's public URL (the edge's `AUDIENCE`; default: the URL of the edge
+    /// `make dev` runs).
+    #[arg(long, env = "KEYGATE_VERIFY_AUDIENCE", default_value = DEFAULT_VERIFY_AUDIENCE,
+          value_parser = parse_audience)]
+    pub verify_audience: String,
+    /// Largest accepted token lifetime `exp - iat`, seconds (the edge's `MAX_TOKEN_LIFETIME`).
+    #[arg(long, env = "KEYGATE_VERIFY_MAX_TOKEN_LIFETIME", default_value_t = 3600,
+          value_parser = clap::value_parser!(i64).range(60..=86_400))]
+    pub verify_max_token_lifetime: i64,
+    /// Allowed clock skew for token times, seconds (the edge's `CLOCK_SKEW`).
+    #[arg(long, env = "KEYGATE_VERIFY_CLOCK_SKEW", default_value_t = 60,
+          value_parser = clap::value_parser!(i64).range(0..=600))]
+    pub verify_clock_skew: i64,
+    /// How long a verify key's own authentication is remembered (e.g. `5s`;
+    /// `0` turns it off): a revoked verify key keeps working this long. It
+    /// saves a database query per verification.
+    #[arg(long, env = "KEYGATE_VERIFY_CALLER_CACHE_TTL", default_value = "5s",
+          value_parser = parse_window_secs)]
+    pub verify_caller_cache_ttl: i64,
+}
+
+/// The edge `make dev` runs (`scripts/dev.sh`: `AUDIENCE=http://127.0.0.1:8787`).
+pub const DEFAULT_VERIFY_AUDIENCE: &str = "http://127.0.0.1:8787";
+
+/// The default of `KEYGATE_VERIFY_CALLER_CACHE_TTL`, seconds.
+pub const DEFAULT_CALLER_CACHE_TTL_SECS: i64 = 5;
+
+/// `0`, or a duration of at most an hour (a revocation window, kept short).
+fn parse_window_secs(text: &str) -> Result<i64, String> {
+    if text.trim() == "0" {
+        return Ok(0);
+    }
+    parse_duration_secs(text).and_then(|secs| {
+        (secs <= 3_600)
+            .then_some(secs)
+            .ok_or_else(|| format!("{text:?}: at most 1h"))
+    })
+}
+
+impl Default for VerifyPolicy {
+    fn default() -> Self {
+        Self {
+            verify_audience: DEFAULT_VERIFY_AUDIENCE.to_owned(),
+            verify_max_token_lifetime: 3600,
+            verify_clock_skew: 60,
+            verify_caller_cache_ttl: DEFAULT_CALLER_CACHE_TTL_SECS,
+        }
+    }
+}
+
+/// An audience as the edge reads its `AUDIENCE`: an http(s) URL, without a
+/// trailing `/`.
+pub fn parse_audience(text: &str) -> Result<String, String> {
+    let audience = text.trim().trim_end_matches('/');
+    if !(audience.starts_with("https://") || audience.starts_with("http://"))
+        || audience.len() > 2048
+        || audience.chars().any(|c| !c.is_ascii_graphic())
+    {
+        return Err(format!("{text:?}: the audience must be an http(s) URL"));
+    }
+    Ok(audience.to_owned())
 }
 
 /// How long a client may take: stalled connections are closed instead of

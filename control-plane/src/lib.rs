@@ -8,10 +8,12 @@
 //!   timeouts), graceful shutdown;
 //! - [`state`]: `AppState`, and the parts extractors take from it;
 //! - [`http`]: `app(state) -> Router`, one module per resource (`clients`,
-//!   `keys`, `self_service`, `publish`, `audit`, `ops`), the extractors
+//!   `keys`, `self_service`, `publish`, `audit`, `ops`, `verify`), the extractors
 //!   (`http::extract`) and paging (`http::page`);
-//! - [`auth`]: who is calling: an admin key, or any key (or a JWT it
-//!   signed) for the self-service endpoints, checked with `shared`'s code;
+//! - [`auth`]: who is calling: an admin key, a verify key (for
+//!   `POST /v1/verify`, remembered briefly by [`caller_cache`]), or any key
+//!   (or a JWT it signed) for the self-service endpoints, checked with
+//!   `shared`'s code;
 //! - [`error`]: `ApiError`, every failure with one status and stable code;
 //! - [`metrics`]: request and minting counters with bounded labels;
 //! - [`clock`]: the one clock, injectable through the state;
@@ -30,6 +32,7 @@
 
 pub mod auth;
 pub mod backfill;
+pub mod caller_cache;
 pub mod cli;
 pub mod clock;
 pub mod config;

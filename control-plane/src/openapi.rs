@@ -17,6 +17,8 @@ pub enum Auth {
     Admin,
     /// Any valid key (static) or a JWT signed with one: self-service.
     KeyHolder,
+    /// A verify key (scope `verify`) or an admin key.
+    Verifier,
 }
 
 /// One operation of the API.
@@ -187,6 +189,14 @@ pub const OPERATIONS: &[Operation] = &[
         Auth::KeyHolder,
         201,
     ),
+    op(
+        "POST",
+        "/v1/verify",
+        "Verify a credential for a method and path as the edge would (body: credential, \
+         method?, path?, audience?); 200 with valid, code, status and the caller or message.",
+        Auth::Verifier,
+        200,
+    ),
 ];
 
 /// The OpenAPI 3.1 document.
@@ -202,6 +212,7 @@ pub fn document() -> Value {
         let errors: &[u16] = match operation.auth {
             Auth::None => &[],
             Auth::Admin | Auth::KeyHolder => &[400, 401, 403, 404, 422],
+            Auth::Verifier => &[400, 401, 403, 413, 415, 503],
         };
         for status in errors {
             responses.insert(status.to_string(), error.clone());
@@ -233,7 +244,7 @@ pub fn document() -> Value {
         "components": {
             "securitySchemes": {
                 "bearer": { "type": "http", "scheme": "bearer",
-                    "description": "An admin key, or for /v1/apikeys a key of the client (static) or a JWT it signed." }
+                    "description": "An admin key; for /v1/verify a verify key (or an admin key); for /v1/apikeys a key of the client (static) or a JWT it signed." }
             },
             "responses": {
                 "Error": {

@@ -3,6 +3,7 @@
 //! (which compares KV with them).
 
 use shared::{
+    decision::Records,
     jwk::PublicJwk,
     key::KeyHash,
     record::{
@@ -27,9 +28,9 @@ const MIN_EXPIRATION_AHEAD_SECS: i64 = 120;
 
 /// The KV pairs for a key's current state: its static record, and for a
 /// secret key its JWK record. None for keys that are never published (admin
-/// keys, rows we cannot read).
+/// and verify keys, rows we cannot read).
 pub fn key_pairs(row: &KeyRow, client_disabled: bool, now_secs: i64) -> Vec<KvPair> {
-    if row.is_admin() {
+    if row.is_control_plane_key() {
         return Vec::new();
     }
     let Some(hash) = KeyHash::from_hex(&row.key_hash) else {
@@ -97,6 +98,37 @@ pub fn client_pair(client: &Client) -> KvPair {
         expiration: None,
         metadata: RecordMeta { rev: client.rev },
     }
+}
+
+/// The records the edge reads for a key, decoded from exactly the values
+/// the publisher sends for `row` and its live client (`None`: no such live
+/// client, published as disabled): none for a key that is never published.
+/// The control plane decides on these, so it answers as the edge would once
+/// the state is published. A value that does not decode is an error (the
+/// caller fails closed, as the edge does).
+pub fn edge_records(
+    row: &KeyRow,
+    client: Option<&Client>,
+    now_secs: i64,
+) -> Result<Records, shared::Error> {
+    // As the publisher computes it: a key of a client it cannot read is disabled.
+    let client_disabled = client.is_none_or(|c| c.disabled_at.is_some());
+    let mut records = Records {
+        client: client
+            .map(|c| ClientRecord::decode(&client_pair(c).value))
+            .transpose()?,
+        ..Records::default()
+    };
+    let static_name = KeyHash::from_hex(&row.key_hash).map(|h| static_key_kv_name(&h));
+    let jwk_name = jwk_kv_name(&row.key_id);
+    for pair in key_pairs(row, client_disabled, now_secs) {
+        if Some(&pair.key) == static_name.as_ref() {
+            records.static_key = Some(StaticKeyRecord::decode(&pair.value)?);
+        } else if pair.key == jwk_name {
+            records.signing_key = Some(JwkRecord::decode(&pair.value)?);
+        }
+    }
+    Ok(records)
 }
 
 #[cfg(test)]

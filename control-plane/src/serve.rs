@@ -44,7 +44,8 @@ pub const MAX_HEAD_BYTES: usize = 16 * 1024;
 pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
     init_tracing();
     let db = db::connect(&config.db.database_url).await?;
-    let mut state = AppState::new(db.clone(), config.keys.clone());
+    let mut state =
+        AppState::new(db.clone(), config.keys.clone()).with_verify_policy(config.verify.clone());
     let kv = CloudflareKv::from_args(&config.kv).map(|kv| Arc::new(kv) as Arc<dyn Kv>);
     state.kv.clone_from(&kv);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);

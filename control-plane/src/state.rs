@@ -8,7 +8,14 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 use tokio::sync::Notify;
 
-use crate::{clock::Clock, config::KeyPolicy, db::Db, kv::Kv, metrics::Metrics};
+use crate::{
+    caller_cache::CallerCache,
+    clock::Clock,
+    config::{KeyPolicy, VerifyPolicy},
+    db::Db,
+    kv::Kv,
+    metrics::Metrics,
+};
 
 /// Everything a handler may need.
 #[derive(Debug, Clone)]
@@ -17,6 +24,10 @@ pub struct AppState {
     pub db: Db,
     /// What keys may be issued.
     pub policy: Arc<KeyPolicy>,
+    /// What the verification API expects of tokens.
+    pub verify: Arc<VerifyPolicy>,
+    /// Verify keys recently authenticated (`verify.verify_caller_cache_ttl`).
+    pub callers: Arc<CallerCache>,
     /// Woken after every committed change, so the publisher sends it at once.
     pub publish_wake: Arc<Notify>,
     /// Request and minting counters for `/metrics`.
@@ -33,11 +44,25 @@ impl AppState {
         Self {
             db,
             policy: Arc::new(policy),
+            verify: Arc::default(),
+            callers: Arc::new(CallerCache::new(
+                crate::config::DEFAULT_CALLER_CACHE_TTL_SECS * 1000,
+            )),
             publish_wake: Arc::new(Notify::new()),
             metrics: Arc::default(),
             kv: None,
             clock: Clock::system(),
         }
+    }
+
+    /// The state with this verification policy (and a caller cache of its TTL).
+    #[must_use]
+    pub fn with_verify_policy(mut self, policy: VerifyPolicy) -> Self {
+        self.callers = Arc::new(CallerCache::new(
+            policy.verify_caller_cache_ttl.saturating_mul(1000),
+        ));
+        self.verify = Arc::new(policy);
+        self
     }
 
     /// Tells the publisher a change was committed.

@@ -48,7 +48,7 @@ async fn every_route_refuses_bad_credentials() {
             reply.text
         );
         let expired_admin = support::admin_key(db, Some(clock::now_secs() - 60)).await;
-        let unknown = mint::new_key(KeyType::Secret, "live")
+        let unknown = mint::new_key(KeyType::Secret, "live", "cl_nobody")
             .expect("mint")
             .expose()
             .to_owned();

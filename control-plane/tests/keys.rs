@@ -208,7 +208,7 @@ async fn unknown_keys_are_not_found() {
     for backend in backends().await {
         let api = Api::new(&backend).await;
         let ctx = backend.label;
-        let never_stored = mint::new_key(KeyType::Secret, "live").expect("mint");
+        let never_stored = mint::new_key(KeyType::Secret, "live", "cl_nobody").expect("mint");
         for id in [never_stored.key_id(), "nope"] {
             let got = api.get(&format!("/v1/keys/{id}")).await;
             assert_error(

@@ -102,7 +102,9 @@ async fn openapi_matches_the_router_both_ways() {
             .replace("{env}", "live");
         let credential = match operation.auth {
             control_plane::openapi::Auth::None => None,
-            control_plane::openapi::Auth::Admin => Some(bearer(&api.admin)),
+            control_plane::openapi::Auth::Admin | control_plane::openapi::Auth::Verifier => {
+                Some(bearer(&api.admin))
+            }
             control_plane::openapi::Auth::KeyHolder => Some(bearer(&key_text)),
         };
         let method = Method::from_bytes(operation.method.as_bytes()).unwrap();

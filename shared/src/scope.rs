@@ -15,6 +15,11 @@ use crate::path;
 /// The reserved scope of control-plane admin keys (never valid at the edge).
 pub const ADMIN: &str = "admin";
 
+/// The reserved scope of control-plane verify keys: they may call the
+/// verification API (`POST /v1/verify`) and nothing else (never valid at the
+/// edge either: like admin keys, they are never published).
+pub const VERIFY: &str = "verify";
+
 /// The methods a scope may name.
 pub const METHODS: [&str; 9] = [
     "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE",

@@ -87,13 +87,19 @@ pub(super) enum TokenCommand {
 
 #[derive(Debug, Subcommand)]
 pub(super) enum AdminKeyCommand {
-    /// Create an admin key directly in the database and write it to a file.
+    /// Create an admin key (or with `--scope verify` a verify key) directly
+    /// in the database and write it to a file.
     Create {
         #[command(flatten)]
         db: DbArgs,
         /// File to write the key to (mode 0600); `-` prints it instead.
-        #[arg(long, default_value = ".keygate/admin-key")]
-        out: PathBuf,
+        /// Default: `.keygate/admin-key`, or `.keygate/verify-key` for a verify key.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// What the key may do: `admin` (the whole API) or `verify` (only
+        /// `POST /v1/verify`, for services that check credentials).
+        #[arg(long, default_value = "admin", value_parser = ["admin", "verify"])]
+        scope: String,
         /// A label for the key.
         #[arg(long)]
         name: Option<String>,

@@ -1,5 +1,6 @@
 //! Commands that work on the database directly: the first admin key (there
-//! is no API to ask before one exists) and the backfill of missing keys.
+//! is no API to ask before one exists), verify keys, and the backfill of
+//! missing keys.
 
 use anyhow::Context as _;
 use shared::key::KeyType;
@@ -14,8 +15,15 @@ pub(super) async fn create_admin_key(
     db: &DbArgs,
     out: &std::path::Path,
     name: Option<String>,
+    scope: &str,
     json: bool,
 ) -> anyhow::Result<()> {
+    // Exactly one reserved scope: the key opens the API or the verifier.
+    let scope = match scope {
+        shared::scope::ADMIN => shared::scope::ADMIN,
+        shared::scope::VERIFY => shared::scope::VERIFY,
+        other => anyhow::bail!("unknown admin-key scope {other:?} (admin or verify)"),
+    };
     let db = db::connect(&db.database_url).await?;
     let now_ms = clock::now_ms();
     store::ensure_admin_client(&db.pool, now_ms / 1000).await?;
@@ -28,10 +36,10 @@ pub(super) async fn create_admin_key(
             env: "live".to_owned(),
             key_type: KeyType::Secret.as_str().to_owned(),
             name,
-            scopes: vec![shared::scope::ADMIN.to_owned()],
+            scopes: vec![scope.to_owned()],
             key_hash: key.hash().to_string(),
             expires_at: None,
-            // Admin keys open this API, not the edge: no signing key published.
+            // Admin and verify keys open this API, not the edge: no signing key published.
             public_jwk: None,
         },
         "cli",
@@ -54,7 +62,7 @@ pub(super) async fn create_admin_key(
     if json {
         println!("{}", serde_json::json!({ "id": row.key_id, "file": out }));
     } else {
-        println!("admin key {} written to {}", row.key_id, out.display());
+        println!("{scope} key {} written to {}", row.key_id, out.display());
     }
     Ok(())
 }

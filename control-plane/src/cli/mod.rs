@@ -54,8 +54,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("migrations applied");
             Ok(())
         }
-        Command::AdminKey(AdminKeyCommand::Create { db, out, name }) => {
-            local::create_admin_key(&db, &out, name, json).await
+        Command::AdminKey(AdminKeyCommand::Create {
+            db,
+            out,
+            name,
+            scope,
+        }) => {
+            let out = out.unwrap_or_else(|| format!(".keygate/{scope}-key").into());
+            local::create_admin_key(&db, &out, name, &scope, json).await
         }
         Command::Client(command) => remote::client_command(command, json).await,
         Command::Key(command) => remote::key_command(command, json).await,

@@ -6,7 +6,7 @@ use axum::{
     Json,
 };
 
-pub use crate::auth::{AdminKey, KeyHolder};
+pub use crate::auth::{AdminKey, KeyHolder, VerifyCaller};
 use crate::error::ApiError;
 
 /// `Json` whose rejections use our error format.

@@ -11,6 +11,7 @@ mod ops;
 pub mod page;
 mod publish;
 mod self_service;
+mod verify;
 
 use axum::{
     extract::{DefaultBodyLimit, Request},
@@ -61,6 +62,7 @@ fn routes() -> Routes {
         .merge(self_service::router())
         .merge(publish::router())
         .merge(audit::router())
+        .merge(verify::router())
 }
 
 /// Every path template the API routes.

@@ -54,6 +54,18 @@ impl KeyRow {
     pub fn is_admin(&self) -> bool {
         self.client_id == ADMIN_CLIENT_ID && self.scopes.iter().any(|s| s == shared::scope::ADMIN)
     }
+
+    /// Whether this is a verify key of the control plane (it may call
+    /// `POST /v1/verify`, nothing else).
+    pub fn is_verifier(&self) -> bool {
+        self.client_id == ADMIN_CLIENT_ID && self.scopes.iter().any(|s| s == shared::scope::VERIFY)
+    }
+
+    /// Whether this key opens the control plane (admin or verify key): such
+    /// keys are never published, so the edge never accepts them.
+    pub fn is_control_plane_key(&self) -> bool {
+        self.is_admin() || self.is_verifier()
+    }
 }
 
 impl<'r> FromRow<'r, AnyRow> for KeyRow {
@@ -92,7 +104,11 @@ fn decode_scopes(text: &str) -> Option<Vec<String>> {
     let scopes: Vec<String> = serde_json::from_str(text).ok()?;
     scopes
         .iter()
-        .all(|s| s == shared::scope::ADMIN || shared::scope::Scope::parse(s).is_ok())
+        .all(|s| {
+            s == shared::scope::ADMIN
+                || s == shared::scope::VERIFY
+                || shared::scope::Scope::parse(s).is_ok()
+        })
         .then_some(scopes)
 }
 
@@ -169,7 +185,7 @@ async fn insert_key_in(
     let Some(row) = row else {
         return Ok(None);
     };
-    let publish = if row.is_admin() {
+    let publish = if row.is_control_plane_key() {
         Vec::new()
     } else {
         vec![Target::Key(&row.key_id)]
@@ -300,7 +316,7 @@ pub async fn revoke_key(
         drop(tx);
         return get_key(pool, key_id).await;
     };
-    let publish = if row.is_admin() {
+    let publish = if row.is_control_plane_key() {
         Vec::new()
     } else {
         vec![Target::Key(key_id)]

@@ -9,6 +9,7 @@
 mod audit;
 mod clients;
 mod keys;
+mod lookup;
 mod outbox;
 
 pub use audit::{list_audit, AuditEntry};
@@ -21,6 +22,7 @@ pub use keys::{
     all_published_keys, find_key_by_hash, get_key, insert_key, keys_by_id, list_keys,
     list_keys_page, regenerate_keys, revoke_key, KeyRow, NewKey,
 };
+pub use lookup::{key_and_client_by_hash, key_and_client_by_id, KeyAndClient};
 pub use outbox::{
     claim_outbox, complete_outbox, fail_outbox, publish_status, OutboxEntry, PublishStatus, Target,
 };

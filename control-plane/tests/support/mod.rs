@@ -225,7 +225,7 @@ pub async fn store_key(
     scopes: &[&str],
     expires_at: Option<i64>,
 ) -> AccessKey {
-    let key = mint::new_key(KeyType::Secret, "live").expect("minting a key");
+    let key = mint::new_key(KeyType::Secret, "live", client_id).expect("minting a key");
     store::insert_key(
         &db.pool,
         &store::NewKey {
