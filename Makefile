@@ -28,7 +28,7 @@ build-sdk-rust: setup
 # The Rust SDK alone (make test runs it within test-rust).
 test-sdk-rust: build
 	cargo test -p keygate-client
-	cargo test -p keygate-tests --test sdk_rust
+	cargo test -p keygate-tests --test sdk_rust --test sdk_rust_verify
 
 dev: setup
 	@scripts/dev.sh
