@@ -4,7 +4,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: help setup build build-edge build-sdk-rust test-sdk-rust dev test lint fmt vectors test-rust test-wasm test-node test-fuzz test-bench-harness fuzz soak bench bench-edge clean
+.PHONY: help setup build build-edge build-sdk-rust test-sdk-rust dev test lint fmt vectors test-rust test-wasm test-node test-fuzz test-bench-harness test-verify test-bench-verify fuzz soak bench bench-edge bench-verify clean
 
 help:
 	@echo "make dev    build and run the whole local stack (control plane, edge in workerd, demo origins)"
@@ -64,7 +64,20 @@ test-fuzz: setup
 test-bench-harness: build
 	bench/edge/run.sh --quick --out "$${TMPDIR:-/tmp}/keygate-bench-edge-quick.md" > /dev/null
 
-test: lint test-wasm test-node test-fuzz test-rust test-bench-harness
+# The verification API alone: its in-process tests and its parity with the
+# edge through workerd (both also run in test-rust).
+test-verify: build
+	cargo test -p control-plane --test verify --test auth_matrix
+	cargo test -p keygate-tests --test verify_parity
+
+# The verify benchmark's harness against a debug `keygate serve`, in a few
+# seconds (numbers not meaningful), so the load generator cannot rot.
+test-bench-verify: build
+	cargo build -q -p keygate-bench --bin bench-verify
+	target/debug/bench-verify --quick --keygate target/debug/keygate \
+	  --postgres "$${DATABASE_URL:-}" > /dev/null
+
+test: lint test-wasm test-node test-fuzz test-rust test-bench-harness test-bench-verify
 	@echo "make test: all suites passed"
 
 # Rewrites shared/tests/vectors/ from the code (review the diff: every
@@ -81,9 +94,20 @@ soak: build
 fuzz: setup
 	fuzz/run.sh $${FUZZ_SECONDS:-60}
 
-# Criterion: shared's hot paths, and Ed25519 verify vs ring and dalek.
+# Criterion: shared's hot paths, and Ed25519 verify vs ring and dalek; then
+# the verification API under load.
 bench: setup
 	cargo bench -p keygate-bench
+	$(MAKE) bench-verify
+
+# POST /v1/verify against a release `keygate serve` on SQLite and PostgreSQL
+# (BENCH_POSTGRES_URL, default the local server), concurrency 1 and 16, with
+# GET /healthz as the baseline; writes bench/verify/RESULTS.md.
+BENCH_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
+bench-verify: setup
+	cargo build --release --bin keygate --bin bench-verify
+	target/release/bench-verify --keygate target/release/keygate \
+	  --postgres "$(BENCH_POSTGRES_URL)" --seconds $${BENCH_SECONDS:-5} --out bench/verify/RESULTS.md
 
 # The edge under load in workerd, against a pass-through and a jose worker.
 bench-edge: build
