@@ -4,7 +4,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: help setup build build-edge build-sdk-js test-sdk-js build-sdk-python test-sdk-python dev test lint fmt vectors test-rust test-wasm test-node test-fuzz test-bench-harness fuzz soak bench bench-edge clean
+.PHONY: help setup build build-edge build-sdk-rust build-sdk-js build-sdk-python test-sdk-rust test-sdk-js test-sdk-python dev test lint fmt vectors test-rust test-wasm test-node test-fuzz test-bench-harness test-verify test-bench-verify fuzz soak bench bench-edge bench-verify clean
 
 help:
 	@echo "make dev    build and run the whole local stack (control plane, edge in workerd, demo origins)"
@@ -25,8 +25,18 @@ build-sdk-js: setup
 build-sdk-python: setup
 	@sdk/python/build.sh
 
-build: build-edge build-sdk-js build-sdk-python
+build: build-edge build-sdk-rust build-sdk-js build-sdk-python
 	cargo build --bin keygate
+
+# The Rust SDK and its examples (`call`, `origin`): tests/tests/sdk_rust.rs
+# runs the example binaries against the real stack.
+build-sdk-rust: setup
+	cargo build -p keygate-client --examples
+
+# The Rust SDK alone (make test runs it within test-rust).
+test-sdk-rust: build
+	cargo test -p keygate-client
+	cargo test -p keygate-tests --test sdk_rust --test sdk_rust_verify
 
 dev: setup
 	@scripts/dev.sh
@@ -75,7 +85,20 @@ test-bench-harness: build
 test-sdk-python: build-sdk-python
 	@sdk/python/test.sh
 
-test: lint test-wasm test-node test-fuzz test-rust test-sdk-js test-bench-harness test-sdk-python
+# The verification API alone: its in-process tests and its parity with the
+# edge through workerd (both also run in test-rust).
+test-verify: build
+	cargo test -p control-plane --test verify --test auth_matrix
+	cargo test -p keygate-tests --test verify_parity
+
+# The verify benchmark's harness against a debug `keygate serve`, in a few
+# seconds (numbers not meaningful), so the load generator cannot rot.
+test-bench-verify: build
+	cargo build -q -p keygate-bench --bin bench-verify
+	target/debug/bench-verify --quick --keygate target/debug/keygate \
+	  --postgres "$${DATABASE_URL:-}" > /dev/null
+
+test: lint test-wasm test-node test-fuzz test-rust test-sdk-js test-sdk-python test-bench-harness test-bench-verify
 	@echo "make test: all suites passed"
 
 # Rewrites shared/tests/vectors/ from the code (review the diff: every
@@ -92,9 +115,20 @@ soak: build
 fuzz: setup
 	fuzz/run.sh $${FUZZ_SECONDS:-60}
 
-# Criterion: shared's hot paths, and Ed25519 verify vs ring and dalek.
+# Criterion: shared's hot paths, and Ed25519 verify vs ring and dalek; then
+# the verification API under load.
 bench: setup
 	cargo bench -p keygate-bench
+	$(MAKE) bench-verify
+
+# POST /v1/verify against a release `keygate serve` on SQLite and PostgreSQL
+# (BENCH_POSTGRES_URL, default the local server), concurrency 1 and 16, with
+# GET /healthz as the baseline; writes bench/verify/RESULTS.md.
+BENCH_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
+bench-verify: setup
+	cargo build --release --bin keygate --bin bench-verify
+	target/release/bench-verify --keygate target/release/keygate \
+	  --postgres "$(BENCH_POSTGRES_URL)" --seconds $${BENCH_SECONDS:-5} --out bench/verify/RESULTS.md
 
 # The edge under load in workerd, against a pass-through and a jose worker.
 bench-edge: build

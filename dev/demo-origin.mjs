@@ -8,9 +8,11 @@
 // and people running `make dev` see that routing and header rewriting worked,
 // without any real backend.
 //
-// With --signing-secret it also checks the edge's X-Keygate-Signature the way
-// any origin would (this is the recipe of the README, in JavaScript) and
-// reports "signature": "valid" | "invalid" | "stale" | "missing".
+// With --signing-secret (or KEYGATE_ORIGIN_SIGNING_SECRET in its environment,
+// which `make dev` uses: argv shows in ps) it also checks the edge's
+// X-Keygate-Signature the way any origin would (this is the recipe of the
+// README, in JavaScript) and reports "signature": "valid" | "invalid" |
+// "stale" | "missing".
 // A request header `x-demo-response-bytes: N` makes it answer with N bytes
 // (a deterministic pattern) instead of the echo, to test response streaming.
 // A request header `x-demo-received: 1` makes it answer with the list of the
@@ -20,6 +22,7 @@
 //
 // Usage:
 //   node dev/demo-origin.mjs [--live-port 7071] [--test-port 7072] [--signing-secret S]
+//   (or KEYGATE_ORIGIN_SIGNING_SECRET=S node dev/demo-origin.mjs …)
 // Port 0 picks a free port. Once both listen, exactly one line goes to stdout:
 //   READY live=http://127.0.0.1:<p> test=http://127.0.0.1:<q>
 
@@ -52,6 +55,9 @@ function checkSignature(req, path, secret) {
   const expected = createHmac("sha256", secret).update(canonical).digest();
   return timingSafeEqual(expected, Buffer.from(given, "hex")) ? "valid" : "invalid";
 }
+
+// An empty secret means none (an unset variable must not become "sign with ''").
+const signingSecret = args["signing-secret"] || process.env.KEYGATE_ORIGIN_SIGNING_SECRET || undefined;
 
 function parsePort(name) {
   const port = Number(args[name]);
@@ -123,7 +129,7 @@ function echoServer(originName) {
       headers: req.headers, // Node already lower-cases names and joins repeats
       body_bytes: bodyBytes,
       body_sha256: bodyHash.digest("hex"),
-      ...(args["signing-secret"] ? { signature: checkSignature(req, path, args["signing-secret"]) } : {}),
+      ...(signingSecret ? { signature: checkSignature(req, path, signingSecret) } : {}),
     });
     res.writeHead(200, {
       "content-type": "application/json",

@@ -9,6 +9,10 @@
 # KEYGATE_BIN, else $CARGO_TARGET_DIR/debug/keygate (else target/...);
 # KEYGATE_DEV_NO_BUILD=1 skips the build (the tests run it so: a cargo build
 # inside `cargo test` would wait for cargo's own lock).
+# The edge signs what it tells the origins (X-Keygate-Signature) with a secret
+# generated once into $KEYGATE_DEV_DIR/origin-signing-secret (mode 0600) and
+# reused; KEYGATE_ORIGIN_SIGNING_SECRET overrides it. The demo origins check
+# it, so every echo says "signature": "valid" (or why not).
 #
 # However it is stopped, nothing it started keeps running (tests/tests/dev_stack.rs):
 # - Ctrl-C, SIGTERM, SIGHUP: the trap stops every child (TERM, then after 10 s
@@ -97,6 +101,18 @@ if ((${#pdeathsig[@]} == 0)); then
 fi
 
 mkdir -p "$state/logs"
+
+# The origin signing secret: from the environment, else the one of a previous
+# run, else a new random one (32 bytes, hex), readable by this user only.
+secret_file="$state/origin-signing-secret"
+if [[ -n ${KEYGATE_ORIGIN_SIGNING_SECRET:-} ]]; then
+  signing_secret=$KEYGATE_ORIGIN_SIGNING_SECRET
+else
+  if [[ ! -s $secret_file ]]; then
+    (umask 077 && od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$secret_file.tmp" && mv "$secret_file.tmp" "$secret_file")
+  fi
+  signing_secret=$(<"$secret_file")
+fi
 # Starts "$@" in the background with stdout to a file, stderr to a log.
 start() {
   local name=$1
@@ -115,10 +131,13 @@ wait_ready() { # a process's READY line (bounded wait)
   exit 1
 }
 
-start origin node dev/demo-origin.mjs --live-port "$live_port" --test-port "$test_port"
+# The origins read the secret from their environment (not argv: ps shows argv).
+KEYGATE_ORIGIN_SIGNING_SECRET=$signing_secret \
+  start origin node dev/demo-origin.mjs --live-port "$live_port" --test-port "$test_port"
 start edge node dev/edge-host.mjs --port "$edge_port" --kv-api-port "$kv_port" --persist "$state/kv" \
   --var "ORIGIN_LIVE=http://127.0.0.1:$live_port" --var "ORIGIN_TEST=http://127.0.0.1:$test_port" \
-  --var REQUIRE_HTTPS=false --var "AUDIENCE=http://127.0.0.1:$edge_port"
+  --var REQUIRE_HTTPS=false --var "AUDIENCE=http://127.0.0.1:$edge_port" \
+  --var "ORIGIN_SIGNING_SECRET=$signing_secret"
 wait_ready origin
 wait_ready edge
 
@@ -155,6 +174,10 @@ keygate is running (logs in $state/logs/, Ctrl-C stops everything)
 admin key (also in $state/admin-key):
   $KEYGATE_ADMIN_KEY
 
+origin signing secret (X-Keygate-Signature; also in $secret_file unless set by
+KEYGATE_ORIGIN_SIGNING_SECRET); each demo echo says whether it checked out:
+  $signing_secret
+
 demo client $client, keys shown once:
   live  $live_key
   test  $test_key
@@ -165,7 +188,9 @@ try:
   curl -s -u "$live_key:" $edge/hello
   curl -si $edge/anything
   TOKEN=\$($keygate token mint --key $live_key --aud $edge --client $client)
-  curl -s $edge/anything -H "Authorization: Bearer \$TOKEN"
+  curl -s $edge/anything -H "Authorization: Bearer \$TOKEN"     # "signature":"valid"
+  curl -s http://127.0.0.1:$live_port/anything -H "X-Keygate-Client-Id: $client"   # straight to the origin: "missing"
+  KEYGATE_ACCESS_KEY=$live_key KEYGATE_AUDIENCE=$edge cargo run -q -p keygate-client --example call -- $edge/anything
   export KEYGATE_URL=$KEYGATE_URL KEYGATE_ADMIN_KEY=$KEYGATE_ADMIN_KEY
   $keygate key list --client $client
   $keygate key revoke <key id>

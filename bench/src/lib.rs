@@ -1,1 +1,5 @@
-//! Benchmarks only: see `benches/shared.rs`, run with `cargo bench -p keygate-bench`.
+//! Benchmarks: criterion benches in `benches/` (`cargo bench -p
+//! keygate-bench`), and the verification API's load generator ([`load`]),
+//! run by the `bench-verify` binary (`make bench-verify`).
+
+pub mod load;

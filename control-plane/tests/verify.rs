@@ -241,6 +241,15 @@ async fn answers_as_the_edge_decides() {
     }
 }
 
+/// (what, Content-Type, body, status, code)
+type BodyCase = (
+    &'static str,
+    Option<&'static str>,
+    Vec<u8>,
+    StatusCode,
+    &'static str,
+);
+
 #[tokio::test]
 async fn bad_bodies_are_the_callers_mistake() {
     for backend in backends().await {
@@ -264,7 +273,7 @@ async fn bad_bodies_are_the_callers_mistake() {
         };
         let json_type = Some("application/json");
         #[rustfmt::skip]
-        let cases: Vec<(&str, Option<&'static str>, Vec<u8>, StatusCode, &str)> = vec![
+        let cases: Vec<BodyCase> = vec![
             ("not JSON", json_type, b"{".to_vec(), StatusCode::BAD_REQUEST, "bad_request"),
             ("no credential", json_type, b"{}".to_vec(), StatusCode::BAD_REQUEST, "bad_request"),
             ("credential not a string", json_type, br#"{"credential":7}"#.to_vec(), StatusCode::BAD_REQUEST, "bad_request"),
@@ -327,7 +336,7 @@ async fn a_token_of_a_revoked_client_and_a_disabled_client() {
             true,
             "valid",
             200,
-            &ctx,
+            ctx,
         );
         let reply = api
             .post(
@@ -351,7 +360,7 @@ async fn a_token_of_a_revoked_client_and_a_disabled_client() {
             true,
             "valid",
             200,
-            &ctx,
+            ctx,
         );
         let reply = api
             .call(

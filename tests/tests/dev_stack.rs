@@ -4,7 +4,11 @@
 //! on free ports, waits until it answers, stops it, and checks within a
 //! bounded time that every port is free and no process it started remains
 //! (node, workerd, the control plane). It also checks that the script runs
-//! the `keygate` binary of `$CARGO_TARGET_DIR`, not `target/`.
+//! the `keygate` binary of `$CARGO_TARGET_DIR`, not `target/`, and that the
+//! edge signs what it forwards: the demo origin reports `"signature":"valid"`
+//! for a request through the edge and `"missing"` for one sent around it,
+//! with the origin signing secret generated (mode 0600), reused from a
+//! previous run, or taken from `KEYGATE_ORIGIN_SIGNING_SECRET`.
 
 use std::{
     collections::BTreeMap,
@@ -18,6 +22,9 @@ use std::{
 };
 
 use keygate_tests::{free_port, keygate_bin, repo_root};
+
+mod dev_signing;
+use dev_signing::{check_signatures, Secret, GIVEN_SECRET};
 
 /// The script bounds its own cleanup at 10 s; a little more here.
 const STOP_WITHIN: Duration = Duration::from_secs(20);
@@ -151,6 +158,14 @@ fn run(stop: Stop) {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let (target, marker) = target_dir(&dir);
+    let secret = match stop {
+        Stop::Term => Secret::Reused,
+        Stop::Hangup => Secret::FromEnv,
+        _ => Secret::Generated,
+    };
+    if secret == Secret::Reused {
+        std::fs::write(dir.join("origin-signing-secret"), GIVEN_SECRET).unwrap();
+    }
     let ports: Vec<(&str, u16)> = [
         "KEYGATE_PORT",
         "KEYGATE_EDGE_PORT",
@@ -182,12 +197,16 @@ fn run(stop: Stop) {
         .env("CARGO_TARGET_DIR", &target)
         .env_remove("KEYGATE_BIN")
         .env_remove("KEYGATE_DEV_DATABASE_URL")
+        .env_remove("KEYGATE_ORIGIN_SIGNING_SECRET")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(std::fs::File::create(dir.join("dev.log")).unwrap())
         // Its own group, as a shell's job would be: the test can signal the
         // group without signalling itself.
         .process_group(0);
+    if secret == Secret::FromEnv {
+        command.env("KEYGATE_ORIGIN_SIGNING_SECRET", GIVEN_SECRET);
+    }
     let mut child: Child = command.spawn().expect("start scripts/dev.sh");
     let group = child.id();
     let mut leftovers = Leftovers {
@@ -199,16 +218,24 @@ fn run(stop: Stop) {
     let stdout = child.stdout.take().unwrap();
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
+        // The banner, up to its "try:" list (which follows the keys).
+        let mut banner = Vec::new();
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if line.contains("keygate is running") {
-                let _ = tx.send(());
+            let done = line.starts_with("try:");
+            banner.push(line);
+            if done {
+                let _ = tx.send(std::mem::take(&mut banner));
             }
         }
     });
     let log = || std::fs::read_to_string(dir.join("dev.log")).unwrap_or_default();
-    if rx.recv_timeout(Duration::from_secs(120)).is_err() {
+    let Ok(banner) = rx.recv_timeout(Duration::from_secs(120)) else {
         panic!("{stop:?}: the dev stack did not start; log:\n{}", log());
-    }
+    };
+    assert!(
+        banner.iter().any(|l| l.contains("keygate is running")),
+        "{banner:#?}"
+    );
     let edge_port = ports[1].1;
     assert!(
         TcpStream::connect(("127.0.0.1", edge_port)).is_ok(),
@@ -223,6 +250,7 @@ fn run(stop: Stop) {
             "{stop:?}: no {expected} among {names:?}"
         );
     }
+    check_signatures(&banner, &ports, &dir, secret);
     // The script ran the binary of $CARGO_TARGET_DIR (`serve` and the CLI).
     let used = std::fs::read_to_string(&marker).unwrap_or_default();
     assert!(
