@@ -239,7 +239,9 @@ async fn bench_backend(
                 stats.p99_ms,
                 stats.per_second / base.per_second,
             );
-            eprintln!("{row}");
+            if !args.quick {
+                eprintln!("{row}");
+            }
             rows.push(row);
         }
     }
