@@ -6,7 +6,7 @@
 //!
 //! ```text
 //! bench-verify [--keygate target/release/keygate] [--postgres URL]
-//!              [--seconds 5] [--quick] [--out bench/verify/RESULTS.md]
+//!              [--seconds 5] [--quick] [--no-sqlite] [--out bench/verify/RESULTS.md]
 //! ```
 //!
 //! `--quick` (the `make test` smoke run) measures for a fraction of a second:
@@ -35,6 +35,8 @@ struct Args {
     seconds: f64,
     quick: bool,
     out: Option<PathBuf>,
+    /// Skip SQLite (`--no-sqlite`: profiling PostgreSQL alone).
+    sqlite: bool,
 }
 
 fn args() -> Result<Args, String> {
@@ -44,6 +46,7 @@ fn args() -> Result<Args, String> {
         seconds: 5.0,
         quick: false,
         out: None,
+        sqlite: true,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -54,6 +57,7 @@ fn args() -> Result<Args, String> {
             "--seconds" => args.seconds = value()?.parse().map_err(|_| "--seconds: a number")?,
             "--out" => args.out = Some(value()?.into()),
             "--quick" => args.quick = true,
+            "--no-sqlite" => args.sqlite = false,
             other => return Err(format!("unknown argument {other}")),
         }
     }
@@ -291,9 +295,11 @@ async fn main_result() -> Result<(), String> {
     let sqlite_dir =
         std::env::temp_dir().join(format!("keygate-bench-verify-db-{}", std::process::id()));
     let sqlite_url = format!("sqlite://{}/keygate.db", sqlite_dir.display());
-    let sqlite = bench_backend(&args, "SQLite", &sqlite_url).await;
-    let _ = std::fs::remove_dir_all(&sqlite_dir);
-    rows.extend(sqlite?);
+    if args.sqlite {
+        let sqlite = bench_backend(&args, "SQLite", &sqlite_url).await;
+        let _ = std::fs::remove_dir_all(&sqlite_dir);
+        rows.extend(sqlite?);
+    }
     if let Some(server_url) = &args.postgres {
         let (url, name) = with_postgres_database(server_url).await?;
         let postgres = bench_backend(&args, "PostgreSQL", &url).await;
