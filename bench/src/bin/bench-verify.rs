@@ -314,15 +314,24 @@ async fn main_result() -> Result<(), String> {
     println!("{table}");
     if let Some(out) = &args.out {
         let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+        let caller_cache = std::env::var("KEYGATE_VERIFY_CALLER_CACHE_TTL")
+            .unwrap_or_else(|_| "5s (default)".to_owned());
         let text = format!(
-            "<!-- written by bench-verify ({} s per figure{}) on a {cores}-core machine; \
-             the load generator runs on the same cores -->\n{table}",
+            "# POST /v1/verify under load\n\n\
+             Written by `bench-verify` (`make bench-verify`; this run: `{}`).\n\
+             {cores} cores, shared by the load generator and `keygate serve` (release build, \
+             no KV configured); {} s per figure after 0.5 s of warm-up{}. Verify-key cache \
+             (`KEYGATE_VERIFY_CALLER_CACHE_TTL`): {caller_cache}.\n\n\
+             Each worker keeps one HTTP/1.1 connection and sends its next request when the \
+             answer is in (closed loop). The baseline, `GET /healthz`, is one `select 1` \
+             through the same server: `× baseline` is the throughput relative to it, at the \
+             same backend and concurrency. Workloads: a valid static key, a valid JWT \
+             (signature checked once per token and public key, as at the edge; the key's \
+             and client's rows read at every call), a well-formed unknown key.\n\n{table}\n\
+             See bench/verify/README.md for what each optimisation did and what it costs.\n",
+            std::env::args().collect::<Vec<_>>().join(" "),
             if args.quick { 0.3 } else { args.seconds },
-            if args.quick {
-                ", --quick: not meaningful"
-            } else {
-                ""
-            },
+            if args.quick { " (--quick: not meaningful)" } else { "" },
         );
         std::fs::write(out, text).map_err(|e| format!("{}: {e}", out.display()))?;
     }
