@@ -331,7 +331,11 @@ async fn main_result() -> Result<(), String> {
              See bench/verify/README.md for what each optimisation did and what it costs.\n",
             std::env::args().collect::<Vec<_>>().join(" "),
             if args.quick { 0.3 } else { args.seconds },
-            if args.quick { " (--quick: not meaningful)" } else { "" },
+            if args.quick {
+                " (--quick: not meaningful)"
+            } else {
+                ""
+            },
         );
         std::fs::write(out, text).map_err(|e| format!("{}: {e}", out.display()))?;
     }
