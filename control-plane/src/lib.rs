@@ -11,7 +11,7 @@
 //!   `keys`, `self_service`, `publish`, `audit`, `ops`, `verify`), the extractors
 //!   (`http::extract`) and paging (`http::page`);
 //! - [`auth`]: who is calling: an admin key, a verify key (for
-//!   `POST /v1/verify`, remembered briefly by [`caller_cache`]), or any key
+//!   `POST /v1/verify`, remembered briefly by [`verify_cache`]), or any key
 //!   (or a JWT it signed) for the self-service endpoints, checked with
 //!   `shared`'s code;
 //! - [`error`]: `ApiError`, every failure with one status and stable code;
@@ -32,7 +32,6 @@
 
 pub mod auth;
 pub mod backfill;
-pub mod caller_cache;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -49,6 +48,7 @@ pub mod serve;
 pub mod state;
 pub mod store;
 pub mod sync;
+pub mod verify_cache;
 
 pub use http::app;
 pub use state::AppState;

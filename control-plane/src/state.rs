@@ -6,15 +6,16 @@
 use std::sync::Arc;
 
 use axum::extract::FromRef;
+use shared::jwt::VerifiedToken;
 use tokio::sync::Notify;
 
 use crate::{
-    caller_cache::CallerCache,
     clock::Clock,
     config::{KeyPolicy, VerifyPolicy},
     db::Db,
     kv::Kv,
     metrics::Metrics,
+    verify_cache::{CallerCache, TtlCache},
 };
 
 /// Everything a handler may need.
@@ -28,6 +29,9 @@ pub struct AppState {
     pub verify: Arc<VerifyPolicy>,
     /// Verify keys recently authenticated (`verify.verify_caller_cache_ttl`).
     pub callers: Arc<CallerCache>,
+    /// Tokens whose signature the verification API checked, with the public
+    /// key it checked them with (as the edge keeps them).
+    pub tokens: Arc<TtlCache<([u8; 32], VerifiedToken)>>,
     /// Woken after every committed change, so the publisher sends it at once.
     pub publish_wake: Arc<Notify>,
     /// Request and minting counters for `/metrics`.
@@ -48,6 +52,7 @@ impl AppState {
             callers: Arc::new(CallerCache::new(
                 crate::config::DEFAULT_CALLER_CACHE_TTL_SECS * 1000,
             )),
+            tokens: Arc::default(),
             publish_wake: Arc::new(Notify::new()),
             metrics: Arc::default(),
             kv: None,

@@ -6,7 +6,7 @@
 //!
 //! ```text
 //! bench-verify [--keygate target/release/keygate] [--postgres URL]
-//!              [--seconds 5] [--quick] [--out bench/verify/RESULTS.md]
+//!              [--seconds 5] [--quick] [--no-sqlite] [--out bench/verify/RESULTS.md]
 //! ```
 //!
 //! `--quick` (the `make test` smoke run) measures for a fraction of a second:
@@ -35,6 +35,8 @@ struct Args {
     seconds: f64,
     quick: bool,
     out: Option<PathBuf>,
+    /// Skip SQLite (`--no-sqlite`: profiling PostgreSQL alone).
+    sqlite: bool,
 }
 
 fn args() -> Result<Args, String> {
@@ -44,6 +46,7 @@ fn args() -> Result<Args, String> {
         seconds: 5.0,
         quick: false,
         out: None,
+        sqlite: true,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -54,6 +57,7 @@ fn args() -> Result<Args, String> {
             "--seconds" => args.seconds = value()?.parse().map_err(|_| "--seconds: a number")?,
             "--out" => args.out = Some(value()?.into()),
             "--quick" => args.quick = true,
+            "--no-sqlite" => args.sqlite = false,
             other => return Err(format!("unknown argument {other}")),
         }
     }
@@ -239,7 +243,9 @@ async fn bench_backend(
                 stats.p99_ms,
                 stats.per_second / base.per_second,
             );
-            eprintln!("{row}");
+            if !args.quick {
+                eprintln!("{row}");
+            }
             rows.push(row);
         }
     }
@@ -289,9 +295,11 @@ async fn main_result() -> Result<(), String> {
     let sqlite_dir =
         std::env::temp_dir().join(format!("keygate-bench-verify-db-{}", std::process::id()));
     let sqlite_url = format!("sqlite://{}/keygate.db", sqlite_dir.display());
-    let sqlite = bench_backend(&args, "SQLite", &sqlite_url).await;
-    let _ = std::fs::remove_dir_all(&sqlite_dir);
-    rows.extend(sqlite?);
+    if args.sqlite {
+        let sqlite = bench_backend(&args, "SQLite", &sqlite_url).await;
+        let _ = std::fs::remove_dir_all(&sqlite_dir);
+        rows.extend(sqlite?);
+    }
     if let Some(server_url) = &args.postgres {
         let (url, name) = with_postgres_database(server_url).await?;
         let postgres = bench_backend(&args, "PostgreSQL", &url).await;
@@ -306,12 +314,25 @@ async fn main_result() -> Result<(), String> {
     println!("{table}");
     if let Some(out) = &args.out {
         let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+        let caller_cache = std::env::var("KEYGATE_VERIFY_CALLER_CACHE_TTL")
+            .unwrap_or_else(|_| "5s (default)".to_owned());
         let text = format!(
-            "<!-- written by bench-verify ({} s per figure{}) on a {cores}-core machine; \
-             the load generator runs on the same cores -->\n{table}",
+            "# POST /v1/verify under load\n\n\
+             Written by `bench-verify` (`make bench-verify`; this run: `{}`).\n\
+             {cores} cores, shared by the load generator and `keygate serve` (release build, \
+             no KV configured); {} s per figure after 0.5 s of warm-up{}. Verify-key cache \
+             (`KEYGATE_VERIFY_CALLER_CACHE_TTL`): {caller_cache}.\n\n\
+             Each worker keeps one HTTP/1.1 connection and sends its next request when the \
+             answer is in (closed loop). The baseline, `GET /healthz`, is one `select 1` \
+             through the same server: `× baseline` is the throughput relative to it, at the \
+             same backend and concurrency. Workloads: a valid static key, a valid JWT \
+             (signature checked once per token and public key, as at the edge; the key's \
+             and client's rows read at every call), a well-formed unknown key.\n\n{table}\n\
+             See bench/verify/README.md for what each optimisation did and what it costs.\n",
+            std::env::args().collect::<Vec<_>>().join(" "),
             if args.quick { 0.3 } else { args.seconds },
             if args.quick {
-                ", --quick: not meaningful"
+                " (--quick: not meaningful)"
             } else {
                 ""
             },

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use shared::{
     credential::{self, Presented, Source},
     decision::{self, Credential, Rejection, TokenPolicy, VerifiedCaller},
+    jwt::Unverified,
 };
 
 use super::{
@@ -55,26 +56,45 @@ impl std::fmt::Debug for VerifyRequest {
     }
 }
 
-/// The answer: the caller when valid, else the edge's refusal.
+/// The answer: the caller when valid, else the edge's refusal. Always a
+/// 200: the call worked; `valid` says whether the credential does.
 #[derive(Debug, Serialize)]
 #[serde(untagged)]
 pub(crate) enum Verdict {
+    /// What the edge would forward as the caller's identity.
     Valid {
+        /// `true`.
         valid: bool,
+        /// `valid`.
         code: &'static str,
+        /// 200: the edge would forward the request.
         status: u16,
+        /// The key's client.
         client_id: String,
+        /// The key's id (a token's `kid`).
         key_id: String,
+        /// The key's environment.
         env: String,
+        /// `secret` or `publishable`.
         key_type: &'static str,
+        /// `static` or `jwt`.
         auth: &'static str,
+        /// The key's scopes (empty: unrestricted within its type).
         scopes: Vec<String>,
+        /// When this credential stops being valid, Unix seconds: the key's
+        /// expiry, or for a token the earlier of that and its `exp`; `null`
+        /// for a key that does not expire. A cache must not outlive it.
         expires_at: Option<i64>,
     },
+    /// What the edge would answer instead of forwarding.
     Invalid {
+        /// `false`.
         valid: bool,
+        /// The edge's stable code (`revoked`, `invalid_token`, …).
         code: &'static str,
+        /// The status the edge would answer (401 or 403).
         status: u16,
+        /// The edge's fixed message (never the credential).
         message: &'static str,
     },
 }
@@ -204,22 +224,78 @@ async fn decide(
             .map_err(|_| ApiError::Unavailable("a key record could not be built"))?,
         None => decision::Records::default(),
     };
-    let is_token = matches!(credential, Credential::Token(_));
-    match decision::decide(credential, method, path, now, records, policy) {
-        Ok(caller) => {
-            let key_expiry = found.as_ref().and_then(|(row, _)| row.expires_at);
-            let token_expiry = is_token.then(|| token_exp(&presented.text)).flatten();
-            let expires_at = match (key_expiry, token_expiry) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
-            Ok(Ok((caller, expires_at)))
+    let key_expiry = found.as_ref().and_then(|(row, _)| row.expires_at);
+    let decided = match credential {
+        Credential::AccessKey(_) => {
+            decision::decide(credential, method, path, now, records, policy)
+                .map(|c| (c, key_expiry))
         }
+        Credential::Token(unverified) => decide_token(
+            state,
+            &presented.text,
+            unverified,
+            method,
+            path,
+            now,
+            records,
+            policy,
+        )
+        .map(|(caller, exp)| (caller, Some(key_expiry.map_or(exp, |at| at.min(exp))))),
+    };
+    match decided {
+        Ok(answer) => Ok(Ok(answer)),
         Err(Rejection::Unavailable | Rejection::Misconfigured) => {
             Err(ApiError::Unavailable("the records could not be read"))
         }
         Err(rejection) => Ok(Err((rejection, Some(key_id)))),
     }
+}
+
+/// A token, step by step as the edge decides it (`shared::decision`'s
+/// `token_key`, `check_token`, `authorize`: what [`decision::decide`] runs),
+/// with the edge's memo of checked signatures: a signature is checked once
+/// per token and public key, while the key's state and the claims are
+/// checked at every call. The caller and the token's `exp`.
+#[allow(clippy::too_many_arguments)]
+fn decide_token(
+    state: &AppState,
+    text: &str,
+    unverified: Unverified<'_>,
+    method: &str,
+    path: &str,
+    now: i64,
+    records: decision::Records,
+    policy: &TokenPolicy<'_>,
+) -> Result<(VerifiedCaller, i64), Rejection> {
+    let (record, key) = decision::token_key(unverified.kid(), records.signing_key)?;
+    let options =
+        decision::token_options(&record, policy.audience, policy.max_lifetime, policy.skew);
+    let public_key = key.to_bytes();
+    let now_ms = now.saturating_mul(1000);
+    let verified = match state.tokens.get(text.as_bytes(), now_ms) {
+        Some((checked_with, verified)) if checked_with == public_key => verified,
+        _ => {
+            let verified = unverified
+                .verify(&key, &options, now)
+                .map_err(Rejection::InvalidToken)?;
+            // Kept until the token expires (plus skew): no use after that.
+            let until_ms = verified
+                .claims()
+                .exp
+                .saturating_add(policy.skew)
+                .saturating_mul(1000);
+            state.tokens.insert(
+                text.as_bytes(),
+                (public_key, verified.clone()),
+                until_ms,
+                now_ms,
+            );
+            verified
+        }
+    };
+    let caller = decision::check_token(&verified, record, records.client.as_ref(), &options, now)?;
+    decision::authorize(&caller, method, path)?;
+    Ok((caller, verified.claims().exp))
 }
 
 /// The credential as the edge would have found it in a request: a bare key
@@ -241,15 +317,6 @@ fn presented(text: &str) -> Result<Presented, Rejection> {
         text: text.to_owned(),
         source: Source::Bearer,
     })
-}
-
-/// A verified token's `exp` (the decision checked signature and claims
-/// already; this only reads the number back for the answer).
-fn token_exp(token: &str) -> Option<i64> {
-    let payload = token.split('.').nth(1)?;
-    let claims: serde_json::Value =
-        serde_json::from_slice(&shared::b64::decode_url(payload)?).ok()?;
-    claims.get("exp")?.as_i64()
 }
 
 /// RFC 9110 `tchar`: the characters of a method token.
