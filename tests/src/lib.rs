@@ -224,6 +224,39 @@ impl Edge {
         }
     }
 
+    /// Publishes a live secret key of `client_id` (no scopes, no expiry)
+    /// the way the publisher does, straight into KV: its static record and
+    /// its signing-key record. For keys the control plane would not issue:
+    /// legacy keys, or keys whose client segment names another client.
+    pub async fn publish_secret_key(&self, key: &shared::key::AccessKey, client_id: &str) {
+        use shared::record::{
+            jwk_kv_name, static_key_kv_name, JwkRecord, StaticKeyRecord, RECORD_VERSION,
+        };
+        let record = StaticKeyRecord {
+            v: RECORD_VERSION,
+            client_id: client_id.to_owned(),
+            key_id: key.key_id().to_owned(),
+            env: "live".to_owned(),
+            key_type: shared::key::KeyType::Secret,
+            scopes: vec![],
+            expires_at: None,
+            revoked_at: None,
+            client_disabled: false,
+            rev: 1,
+        };
+        let jwk = shared::signing::SigningKeyPair::derive(key)
+            .expect("a secret key derives its pair")
+            .public_jwk();
+        self.put_kv(&[
+            (static_key_kv_name(&key.hash()), record.encode()),
+            (
+                jwk_kv_name(key.key_id()),
+                JwkRecord::of_key(record, jwk).encode(),
+            ),
+        ])
+        .await;
+    }
+
     /// Writes KV pairs through the local KV REST API (bypassing the control plane).
     pub async fn put_kv(&self, pairs: &[(String, String)]) {
         let body: Vec<serde_json::Value> = pairs

@@ -10,7 +10,6 @@ use serde_json::Value;
 use shared::{
     jwt::{mint, MintClaims},
     key::{AccessKey, KeyType},
-    record::{jwk_kv_name, static_key_kv_name, JwkRecord, StaticKeyRecord, RECORD_VERSION},
     signing::SigningKeyPair,
 };
 
@@ -25,32 +24,6 @@ async fn get(edge: &Edge, credential: &str) -> (StatusCode, Value) {
         .expect("edge reachable");
     let status = response.status();
     (status, response.json().await.unwrap_or(Value::Null))
-}
-
-/// Publishes `key` the way the publisher does, for `CLIENT` (whatever the
-/// key's own segment says): its static record and its JWK record.
-async fn publish(edge: &Edge, key: &AccessKey) {
-    let record = StaticKeyRecord {
-        v: RECORD_VERSION,
-        client_id: CLIENT.to_owned(),
-        key_id: key.key_id().to_owned(),
-        env: "live".to_owned(),
-        key_type: KeyType::Secret,
-        scopes: vec![],
-        expires_at: None,
-        revoked_at: None,
-        client_disabled: false,
-        rev: 1,
-    };
-    let jwk = SigningKeyPair::derive(key).unwrap().public_jwk();
-    edge.put_kv(&[
-        (static_key_kv_name(&key.hash()), record.encode()),
-        (
-            jwk_kv_name(key.key_id()),
-            JwkRecord::of_key(record, jwk).encode(),
-        ),
-    ])
-    .await;
 }
 
 fn token(edge: &Edge, key: &AccessKey, client_id: &str) -> String {
@@ -83,7 +56,7 @@ async fn both_layouts_work_and_the_client_segment_is_not_trusted() {
     assert_eq!(current.client_id().as_deref(), Some(CLIENT));
     assert!(legacy.is_legacy());
     for key in [&current, &legacy, &lying] {
-        publish(&edge, key).await;
+        edge.publish_secret_key(key, CLIENT).await;
     }
     eventually("the records are readable", async || {
         get(&edge, current.expose()).await.0 == StatusCode::OK

@@ -11,11 +11,7 @@ use std::{
 };
 
 use keygate_tests::{eventually, free_port, keygate_bin, repo_root, Options, Proc, Stack};
-use shared::{
-    key::{AccessKey, KeyType},
-    record::{jwk_kv_name, static_key_kv_name, JwkRecord, StaticKeyRecord, RECORD_VERSION},
-    signing::SigningKeyPair,
-};
+use shared::key::{AccessKey, KeyType};
 
 const SECRET: &str = "origin-signing-secret-for-the-js-sdk";
 
@@ -107,29 +103,7 @@ fn install_packed_sdk(name: &str) -> PathBuf {
 async fn legacy_key(stack: &Stack, client_id: &str) -> String {
     let key = AccessKey::from_entropy(KeyType::Secret, "live", None, [42; 12], &[43; 32])
         .expect("legacy key");
-    let record = StaticKeyRecord {
-        v: RECORD_VERSION,
-        client_id: client_id.to_owned(),
-        key_id: key.key_id().to_owned(),
-        env: "live".to_owned(),
-        key_type: KeyType::Secret,
-        scopes: vec![],
-        expires_at: None,
-        revoked_at: None,
-        client_disabled: false,
-        rev: 1,
-    };
-    let jwk = SigningKeyPair::derive(&key)
-        .expect("secret keys sign")
-        .public_jwk();
-    let jwk_record = JwkRecord::of_key(record.clone(), jwk);
-    stack
-        .edge_stack
-        .put_kv(&[
-            (static_key_kv_name(&key.hash()), record.encode()),
-            (jwk_kv_name(key.key_id()), jwk_record.encode()),
-        ])
-        .await;
+    stack.edge_stack.publish_secret_key(&key, client_id).await;
     key.expose().to_owned()
 }
 

@@ -17,10 +17,7 @@ use std::{
 };
 
 use keygate_tests::{eventually, free_port, keygate_bin, repo_root, Options, Proc, Stack};
-use shared::jwk::PublicJwk;
 use shared::key::{AccessKey, KeyType};
-use shared::record::{jwk_kv_name, static_key_kv_name, JwkRecord, StaticKeyRecord, RECORD_VERSION};
-use shared::signing::SigningKeyPair;
 
 const SECRET: &str = "origin-signing-secret-for-the-python-sdk";
 
@@ -94,27 +91,7 @@ async fn publish_legacy_key(stack: &Stack, client_id: &str) -> AccessKey {
         &[seed ^ 0x5a; 32],
     )
     .expect("legacy key");
-    let record = StaticKeyRecord {
-        v: RECORD_VERSION,
-        client_id: client_id.to_owned(),
-        key_id: key.key_id().to_owned(),
-        env: "live".to_owned(),
-        key_type: KeyType::Secret,
-        scopes: vec![],
-        expires_at: None,
-        revoked_at: None,
-        client_disabled: false,
-        rev: 1,
-    };
-    let jwk: PublicJwk = SigningKeyPair::derive(&key).expect("derive").public_jwk();
-    let jwk_record = JwkRecord::of_key(record.clone(), jwk);
-    stack
-        .edge_stack
-        .put_kv(&[
-            (static_key_kv_name(&key.hash()), record.encode()),
-            (jwk_kv_name(key.key_id()), jwk_record.encode()),
-        ])
-        .await;
+    stack.edge_stack.publish_secret_key(&key, client_id).await;
     key
 }
 
