@@ -408,6 +408,30 @@ impl Stack {
         String::from_utf8_lossy(&output.stdout).trim().to_owned()
     }
 
+    /// A key that may only call `POST /v1/verify`, made the way an operator
+    /// makes one (`keygate admin-key create --scope verify`, on the database).
+    pub fn verify_key(&self) -> String {
+        let file = self.dir.join("verify-key");
+        let status = Command::new(keygate_bin())
+            .args(["admin-key", "create", "--scope", "verify", "--out"])
+            .arg(&file)
+            .env(
+                "DATABASE_URL",
+                format!("sqlite://{}", self.dir.join("keygate.db").display()),
+            )
+            .stdout(Stdio::null())
+            .status()
+            .expect("run keygate admin-key create");
+        assert!(
+            status.success(),
+            "keygate admin-key create --scope verify failed"
+        );
+        std::fs::read_to_string(&file)
+            .expect("verify key file")
+            .trim()
+            .to_owned()
+    }
+
     /// The control plane's log so far (to check what it did and did not log).
     pub fn control_plane_log(&self) -> String {
         self.cp.log_text()

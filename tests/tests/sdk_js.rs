@@ -10,7 +10,7 @@ use std::{
     time::Duration,
 };
 
-use keygate_tests::{eventually, free_port, keygate_bin, repo_root, Options, Proc, Stack};
+use keygate_tests::{eventually, free_port, repo_root, Options, Proc, Stack};
 use shared::key::{AccessKey, KeyType};
 
 const SECRET: &str = "origin-signing-secret-for-the-js-sdk";
@@ -107,26 +107,6 @@ async fn legacy_key(stack: &Stack, client_id: &str) -> String {
     key.expose().to_owned()
 }
 
-/// A key that may only call `POST /v1/verify`, made the way an operator
-/// makes one (`keygate admin-key create --scope verify`, on the database).
-fn verify_key(stack: &Stack) -> String {
-    let file = stack.dir.join("verify-key");
-    run(
-        Command::new(keygate_bin())
-            .args(["admin-key", "create", "--scope", "verify", "--out"])
-            .arg(&file)
-            .env(
-                "DATABASE_URL",
-                format!("sqlite://{}", stack.dir.join("keygate.db").display()),
-            ),
-        "keygate admin-key create --scope verify",
-    );
-    std::fs::read_to_string(&file)
-        .expect("verify key file")
-        .trim()
-        .to_owned()
-}
-
 fn node_tests(project: &Path, files: &[&str], env: &[(&str, String)]) {
     let mut command = Command::new("node");
     command
@@ -188,7 +168,7 @@ async fn sdk_js_installed_tarball_against_the_stack() {
     let revoked = stack.cli_json(&["key", "create", "--client", &client_id]);
     let revoked_key = revoked["key"].as_str().expect("key").to_owned();
     stack.cli_json(&["key", "revoke", revoked["id"].as_str().expect("key id")]);
-    let verify_key = verify_key(&stack);
+    let verify_key = stack.verify_key();
 
     let http = reqwest::Client::new();
     for credential in [&key, &legacy] {

@@ -16,7 +16,7 @@ use std::{
     time::Duration,
 };
 
-use keygate_tests::{eventually, free_port, keygate_bin, repo_root, Options, Proc, Stack};
+use keygate_tests::{eventually, free_port, repo_root, Options, Proc, Stack};
 use shared::key::{AccessKey, KeyType};
 
 const SECRET: &str = "origin-signing-secret-for-the-python-sdk";
@@ -95,25 +95,6 @@ async fn publish_legacy_key(stack: &Stack, client_id: &str) -> AccessKey {
     key
 }
 
-/// A key of scope `verify`, made with the CLI on the stack's database.
-fn verify_key(stack: &Stack) -> String {
-    let file = stack.dir.join("verify-key");
-    run(
-        "keygate admin-key create --scope verify",
-        Command::new(keygate_bin())
-            .args(["admin-key", "create", "--scope", "verify", "--out"])
-            .arg(&file)
-            .env(
-                "DATABASE_URL",
-                format!("sqlite://{}", stack.dir.join("keygate.db").display()),
-            ),
-    );
-    std::fs::read_to_string(file)
-        .expect("verify key file")
-        .trim()
-        .to_owned()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn python_sdk_installed_with_pip_against_the_stack() {
     let dir = std::env::temp_dir().join(format!("keygate-sdk-python-{}", std::process::id()));
@@ -145,7 +126,7 @@ async fn python_sdk_installed_with_pip_against_the_stack() {
     let test_env = stack.cli_json(&["key", "create", "--client", &client_id, "--env", "test"]);
     let test_env_key = test_env["key"].as_str().expect("key").to_owned();
     let legacy = publish_legacy_key(&stack, &client_id).await;
-    let verify_key = verify_key(&stack);
+    let verify_key = stack.verify_key();
     let http = reqwest::Client::new();
     // (The test key's origin is not up yet: it is awaited below.)
     for credential in [key.as_str(), legacy.expose()] {

@@ -5,29 +5,12 @@
 //! revocation window it adds) and not a second longer without it; a bad
 //! verify key is a typed error.
 
-use std::process::Command;
 use std::time::Duration;
 
 use keygate_client::origin::Auth;
 use keygate_client::{TokenProvider, Verifier, VerifyError};
-use keygate_tests::{eventually, keygate_bin, Stack};
+use keygate_tests::{eventually, Stack};
 use serde_json::Value;
-
-/// A key of scope `verify`, made as an operator would (CLI, on the database).
-fn verify_key(stack: &Stack) -> String {
-    let out = stack.dir.join("verify-key");
-    let status = Command::new(keygate_bin())
-        .args(["admin-key", "create", "--scope", "verify", "--out"])
-        .arg(&out)
-        .env(
-            "DATABASE_URL",
-            format!("sqlite://{}", stack.dir.join("keygate.db").display()),
-        )
-        .status()
-        .expect("run keygate admin-key create");
-    assert!(status.success(), "admin-key create --scope verify failed");
-    std::fs::read_to_string(out).unwrap().trim().to_owned()
-}
 
 /// What the edge answers for `credential` on GET `path`: 200, or the refusal's code.
 async fn edge_code(stack: &Stack, credential: &str, path: &str) -> String {
@@ -57,7 +40,7 @@ async fn the_verifier_against_the_real_api() {
         created["key"].as_str().unwrap().to_owned(),
         created["id"].as_str().unwrap().to_owned(),
     );
-    let verifier = Verifier::new(&stack.control_plane, &verify_key(&stack)).audience(&stack.edge);
+    let verifier = Verifier::new(&stack.control_plane, &stack.verify_key()).audience(&stack.edge);
 
     // A static key.
     let answer = verifier.verify(&key, "GET", "/v1/orders").await.unwrap();
@@ -123,7 +106,7 @@ async fn the_verifier_against_the_real_api() {
             .valid,
         "within the 30 s revocation window of the cache"
     );
-    let uncached = Verifier::new(&stack.control_plane, &verify_key(&stack))
+    let uncached = Verifier::new(&stack.control_plane, &stack.verify_key())
         .audience(&stack.edge)
         .cache_ttl(Duration::ZERO);
     let answer = uncached.verify(&key, "GET", "/v1/orders").await.unwrap();

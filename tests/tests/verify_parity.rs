@@ -121,23 +121,11 @@ async fn the_edge_and_the_verification_api_give_the_same_answers() {
         ..Options::default()
     };
     let stack = Stack::start_with("verify-parity", &options);
-    let verify_file = stack.dir.join("verify-key");
     let database_url = format!("sqlite://{}", stack.dir.join("keygate.db").display());
-    let status = std::process::Command::new(keygate_tests::keygate_bin())
-        .args(["admin-key", "create", "--scope", "verify", "--out"])
-        .arg(&verify_file)
-        .env("DATABASE_URL", &database_url)
-        .stdout(std::process::Stdio::null())
-        .status()
-        .expect("keygate admin-key create --scope verify");
-    assert!(status.success());
     let sides = Sides {
         edge: stack.edge.clone(),
         control_plane: stack.control_plane.clone(),
-        verify_key: std::fs::read_to_string(&verify_file)
-            .expect("verify key file")
-            .trim()
-            .to_owned(),
+        verify_key: stack.verify_key(),
         http: reqwest::Client::new(),
     };
 
