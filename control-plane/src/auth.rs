@@ -130,16 +130,7 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<store::KeyRow, 
     let credential = Credential::parse(&presented).map_err(|r| refuse(r, "format", None))?;
     // The row the credential names (by hash for a key, by `kid` for a
     // token) and its client's, in one query.
-    let (found, key_id) = match &credential {
-        Credential::AccessKey(key) => (
-            store::key_and_client_by_hash(&state.db.pool, key.hash().as_str()).await?,
-            key.key_id().to_owned(),
-        ),
-        Credential::Token(token) => (
-            store::key_and_client_by_id(&state.db.pool, token.kid()).await?,
-            token.kid().to_owned(),
-        ),
-    };
+    let (found, key_id) = store::key_and_client_for(&state.db.pool, &credential).await?;
     let (row, records) = match found {
         Some((row, client)) => {
             let records = records_of(&row, client.as_ref(), now)?;

@@ -206,16 +206,7 @@ async fn decide(
         Err(rejection) => return Ok(Err((rejection, None))),
     };
     // The key's row and its client's, in one query.
-    let (found, key_id) = match &credential {
-        Credential::AccessKey(key) => (
-            store::key_and_client_by_hash(&state.db.pool, key.hash().as_str()).await?,
-            key.key_id().to_owned(),
-        ),
-        Credential::Token(token) => (
-            store::key_and_client_by_id(&state.db.pool, token.kid()).await?,
-            token.kid().to_owned(),
-        ),
-    };
+    let (found, key_id) = store::key_and_client_for(&state.db.pool, &credential).await?;
     let now = state.clock.now_secs();
     let records = match &found {
         // A row that does not make a record fails closed, as at the edge;

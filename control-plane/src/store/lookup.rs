@@ -42,6 +42,25 @@ pub async fn key_and_client_by_id(
     row.as_ref().map(decode).transpose()
 }
 
+/// The row a presented credential names (by hash for a key, by `kid` for a
+/// token) with its client, and that key id (for logs, found or not).
+pub async fn key_and_client_for(
+    pool: &AnyPool,
+    credential: &shared::decision::Credential<'_>,
+) -> sqlx::Result<(Option<KeyAndClient>, String)> {
+    use shared::decision::Credential;
+    Ok(match credential {
+        Credential::AccessKey(key) => (
+            key_and_client_by_hash(pool, key.hash().as_str()).await?,
+            key.key_id().to_owned(),
+        ),
+        Credential::Token(token) => (
+            key_and_client_by_id(pool, token.kid()).await?,
+            token.kid().to_owned(),
+        ),
+    })
+}
+
 fn decode(row: &AnyRow) -> sqlx::Result<KeyAndClient> {
     let key = KeyRow::from_row(row)?;
     let client = match row.try_get::<Option<String>, _>("c_client_id")? {

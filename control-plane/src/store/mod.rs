@@ -22,7 +22,7 @@ pub use keys::{
     all_published_keys, find_key_by_hash, get_key, insert_key, keys_by_id, list_keys,
     list_keys_page, regenerate_keys, revoke_key, KeyRow, NewKey,
 };
-pub use lookup::{key_and_client_by_hash, key_and_client_by_id, KeyAndClient};
+pub use lookup::{key_and_client_by_hash, key_and_client_by_id, key_and_client_for, KeyAndClient};
 pub use outbox::{
     claim_outbox, complete_outbox, fail_outbox, publish_status, OutboxEntry, PublishStatus, Target,
 };
