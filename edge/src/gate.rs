@@ -1,144 +1,278 @@
-//! The edge's side of the decision: KV values decoded into records, then the
-//! one decision of `shared::decision` (the same code the control plane and
-//! the verification API call). A value that does not decode is
-//! `Unavailable` (503): the edge fails closed rather than guess. Free of any
-//! `worker` type, so it runs (and is tested) natively.
+//! The gate: one request's decision at the edge, as a pure state machine.
+//!
+//! The JavaScript entry (`edge/js/entry.mjs`) hands [`Gate::decide`] the
+//! request's method, URL and credential header; the gate answers with a
+//! [`Verdict`]: forward (where, with which identity headers), refuse, or
+//! "I need this first": a KV record it has not got, or a WebCrypto check.
+//! The entry does that I/O and asks again. Records and verified tokens are
+//! kept decoded inside the gate, so a request whose records are cached is
+//! one synchronous call. Every decision is `shared::decision`'s, the code
+//! the control plane and the verification API run.
+//!
+//! No I/O and no clock here (callers pass `now_ms`): tested natively.
 
-use shared::decision;
-use shared::jwk::VerificationKey;
-use shared::jwt::{VerifiedToken, VerifyOptions};
-use shared::key::AccessKey;
-use shared::record::{ClientRecord, JwkRecord, StaticKeyRecord};
+use shared::credential;
+use shared::decision::{self, Credential, Rejection, VerifiedCaller};
+use shared::jwt::{Unverified, VerifiedToken};
+use shared::record::{client_kv_name, jwk_kv_name, static_key_kv_name};
 
-pub use shared::decision::{authorize, token_options, AuthMethod, Rejection, VerifiedCaller};
+use crate::cache::TtlCache;
+use crate::config::{ConfigError, EdgeConfig};
+use crate::records::{Decoded, Records};
+use crate::request_url::RequestUrl;
+use crate::signature::{now_or_never, CheckedSignature, SignatureCheck};
+use crate::verdict::{forward, refuse, refuse_error, Verdict};
 
-/// Decodes a KV value (`None`: no such record).
-fn decoded<T>(
-    value: Option<&str>,
-    decode: fn(&str) -> Result<T, shared::Error>,
-) -> Result<Option<T>, Rejection> {
-    value
-        .map(decode)
-        .transpose()
-        .map_err(|_| Rejection::Unavailable)
+/// Bound of the verified-token cache (entries).
+pub const TOKEN_CAPACITY: usize = 10_000;
+
+/// What the gate reads of a request.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    /// The method exactly as sent.
+    pub method: &'a str,
+    /// The full URL as workerd gives it.
+    pub url: &'a str,
+    /// The `Authorization` header (repeated fields joined by workerd).
+    pub authorization: Option<&'a str>,
+    /// A CORS preflight: `OPTIONS` with `Origin` and
+    /// `Access-Control-Request-Method`.
+    pub preflight: bool,
 }
 
-/// Decides on a static key given what KV holds under its hash (`None`: no
-/// record). `now` is Unix seconds.
-pub fn check_static_key(
-    key: &AccessKey,
-    record: Option<&str>,
-    now: i64,
-) -> Result<VerifiedCaller, Rejection> {
-    decision::check_static_key(key, decoded(record, StaticKeyRecord::decode)?, now)
+/// The isolate's gate: configuration, decoded records, verified tokens.
+#[derive(Debug)]
+pub struct Gate {
+    config: Result<EdgeConfig, ConfigError>,
+    records: Records,
+    /// Token text → (public key it verified under, verified token).
+    tokens: TtlCache<([u8; 32], VerifiedToken)>,
 }
 
-/// The signing key a token's `kid` names, from its KV value (`None`: no
-/// record).
-pub fn token_key(
-    kid: &str,
-    record: Option<&str>,
-) -> Result<(JwkRecord, VerificationKey), Rejection> {
-    decision::token_key(kid, decoded(record, JwkRecord::decode)?)
-}
-
-/// Decides on a verified token given its key's record and the KV value of
-/// its client's record (`None`: none published).
-pub fn check_token_state(
-    token: &VerifiedToken,
-    record: JwkRecord,
-    client: Option<&str>,
-    options: &VerifyOptions,
-    now: i64,
-) -> Result<VerifiedCaller, Rejection> {
-    let client = decoded(client, ClientRecord::decode)?;
-    decision::check_token(token, record, client.as_ref(), options, now)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use shared::jwt::Unverified;
-    use shared::key::KeyType;
-    use shared::record::RECORD_VERSION;
-
-    // The decision's own tests live with it (shared/tests/decision.rs);
-    // these cover what the edge adds: KV values in, fail closed on garbage.
-
-    fn key() -> AccessKey {
-        AccessKey::from_entropy(KeyType::Secret, "live", None, [3; 12], &[4; 32]).unwrap()
+impl Gate {
+    /// A gate with this configuration (an error refuses every request, 500).
+    pub fn new(config: Result<EdgeConfig, ConfigError>) -> Self {
+        Self {
+            config,
+            records: Records::new(),
+            tokens: TtlCache::new(TOKEN_CAPACITY),
+        }
     }
 
-    #[test]
-    fn records_are_decoded_and_garbage_fails_closed() {
-        let key = key();
-        let record = StaticKeyRecord {
-            v: RECORD_VERSION,
-            client_id: "cl_1".to_owned(),
-            key_id: key.key_id().to_owned(),
-            env: "live".to_owned(),
-            key_type: KeyType::Secret,
-            scopes: vec![],
-            expires_at: None,
-            revoked_at: None,
-            client_disabled: false,
-            rev: 1,
+    /// The configuration, if it parsed.
+    pub fn config(&self) -> Result<&EdgeConfig, &ConfigError> {
+        self.config.as_ref()
+    }
+
+    /// Keeps what KV answered for `name` (`None`: no such name).
+    pub fn supply(&mut self, name: &str, value: Option<&str>, now_ms: f64) {
+        if let Ok(config) = &self.config {
+            self.records.supply(
+                name,
+                value,
+                now_ms,
+                config.cache_ttl,
+                config.negative_cache_ttl,
+            );
+        }
+    }
+
+    /// The decoded records held (for tests and the bench's flood check).
+    pub fn records(&self) -> &Records {
+        &self.records
+    }
+
+    /// Decides on `request` at `now_ms`; `checked` is WebCrypto's answer to
+    /// this request's last [`Verdict::CheckSignature`], if any.
+    pub fn decide(
+        &mut self,
+        request: &Request<'_>,
+        now_ms: f64,
+        checked: Option<&CheckedSignature<'_>>,
+    ) -> Verdict {
+        let config = match &self.config {
+            Ok(config) => config,
+            Err(e) => {
+                return refuse(
+                    Rejection::Misconfigured,
+                    &format!("configuration: {e}"),
+                    None,
+                )
+            }
         };
-        let caller = check_static_key(&key, Some(&record.encode()), 100).unwrap();
-        assert_eq!(caller.client_id, "cl_1");
-        assert_eq!(
-            check_static_key(&key, None, 0),
-            Err(Rejection::InvalidCredential)
-        );
-        assert_eq!(
-            check_static_key(&key, Some("{"), 0),
-            Err(Rejection::Unavailable)
-        );
-        assert_eq!(
-            token_key("0123456789ABCDEFG", Some("{")).err(),
-            Some(Rejection::Unavailable)
-        );
-        let future = record.encode().replace("\"v\":1", "\"v\":2");
-        assert_eq!(
-            check_static_key(&key, Some(&future), 0),
-            Err(Rejection::Unavailable)
-        );
-    }
-
-    #[test]
-    fn an_undecodable_client_record_fails_closed() {
-        const KID: &str = "0123456789ABCDEFG";
-        let pair = ed25519_compact::KeyPair::from_seed(ed25519_compact::Seed::new([3; 32]));
-        let record = JwkRecord {
-            v: RECORD_VERSION,
-            client_id: "cl_1".to_owned(),
-            env: "test".to_owned(),
-            jwk: shared::jwk::PublicJwk::from_public_key(&pair.pk, KID),
-            scopes: vec![],
-            expires_at: None,
-            revoked_at: None,
-            client_disabled: false,
-            rev: 1,
+        let Some(url) = RequestUrl::parse(request.url) else {
+            return refuse(Rejection::Misconfigured, "unparsable request URL", None);
         };
-        let b64 = shared::b64::encode_url;
-        let header = format!(r#"{{"alg":"EdDSA","kid":"{KID}"}}"#);
-        let claims = r#"{"iss":"cl_1","sub":"cl_1","aud":"a","iat":1000,"exp":1300}"#;
-        let input = format!("{}.{}", b64(header.as_bytes()), b64(claims.as_bytes()));
-        let token = format!(
-            "{input}.{}",
-            b64(pair.sk.sign(input.as_bytes(), None).as_ref())
-        );
-        let (record, key) = token_key(KID, Some(&record.encode())).unwrap();
-        let options = token_options(&record, "a", 3600, 0);
-        let verified = Unverified::parse(&token)
-            .unwrap()
-            .verify(&key, &options, 1_100)
-            .unwrap();
-        assert_eq!(
-            check_token_state(&verified, record.clone(), Some("{"), &options, 1_100),
-            Err(Rejection::Unavailable)
-        );
-        let caller = check_token_state(&verified, record, None, &options, 1_100).unwrap();
-        assert_eq!(caller.auth, AuthMethod::Jwt);
+        if config.require_https && url.scheme != "https" {
+            return refuse(Rejection::HttpsRequired, "plain http", None);
+        }
+        if config.is_public(url.path) || (request.preflight && config.forward_preflight) {
+            return match config.origins.get(&config.public_env) {
+                Some(origin) => forward(config, request.method, &url, origin, None, now_ms),
+                None => refuse(Rejection::Misconfigured, "no origin for PUBLIC_ENV", None),
+            };
+        }
+        let apikey = if config.allow_query_param {
+            match url.query_credential() {
+                Ok(apikey) => apikey,
+                Err(e) => {
+                    return refuse_error(Rejection::MalformedCredential(e), "query credential")
+                }
+            }
+        } else {
+            None
+        };
+        let presented =
+            match credential::extract(request.authorization.as_slice(), apikey.as_deref()) {
+                Ok(Some(presented)) => presented,
+                Ok(None) => return refuse(Rejection::MissingCredential, "no credential", None),
+                Err(e) => {
+                    return refuse_error(Rejection::MalformedCredential(e), "credential extraction")
+                }
+            };
+        let credential = match Credential::parse(&presented) {
+            Ok(credential) => credential,
+            Err(rejection) => return refuse_error(rejection, "credential format"),
+        };
+        let now = (now_ms / 1000.0) as i64;
+        let (caller, key_id) = match credential {
+            Credential::AccessKey(key) => {
+                let name = static_key_kv_name(&key.hash());
+                let record = match self.records.get(&name, now_ms) {
+                    None => return Verdict::FetchRecord(name),
+                    Some(Decoded::StaticKey(record)) => record.clone(),
+                    Some(_) => {
+                        return refuse(
+                            Rejection::Unavailable,
+                            "undecodable record",
+                            Some(key.key_id()),
+                        )
+                    }
+                };
+                (
+                    decision::check_static_key(&key, record, now),
+                    key.key_id().to_owned(),
+                )
+            }
+            Credential::Token(unverified) => {
+                let kid = unverified.kid().to_owned();
+                let audience = config.audience.as_deref().unwrap_or(url.origin);
+                match check_token(
+                    config,
+                    &self.records,
+                    &mut self.tokens,
+                    &presented.text,
+                    unverified,
+                    audience,
+                    now_ms,
+                    checked,
+                ) {
+                    Step::Done(result) => (result, kid),
+                    Step::Need(verdict) => return verdict,
+                }
+            }
+        };
+        let caller = match caller {
+            Ok(caller) => caller,
+            Err(rejection) => return refuse(rejection, "credential", Some(&key_id)),
+        };
+        if let Err(rejection) = decision::authorize(&caller, request.method, url.path) {
+            return refuse(rejection, "scope", Some(&caller.key_id));
+        }
+        match config.origins.get(&caller.env) {
+            Some(origin) => forward(config, request.method, &url, origin, Some(&caller), now_ms),
+            None => refuse(
+                Rejection::WrongEnvironment,
+                "no origin for env",
+                Some(&caller.key_id),
+            ),
+        }
     }
+}
+
+/// A token check's outcome, or the I/O it needs first.
+enum Step {
+    Done(Result<VerifiedCaller, Rejection>),
+    Need(Verdict),
+}
+
+/// The JWT path: the key record by `kid`, the signature (once per token and
+/// public key), then the key's and client's state and the claims, every time.
+#[allow(clippy::too_many_arguments)]
+fn check_token(
+    config: &EdgeConfig,
+    records: &Records,
+    tokens: &mut TtlCache<([u8; 32], VerifiedToken)>,
+    text: &str,
+    unverified: Unverified<'_>,
+    audience: &str,
+    now_ms: f64,
+    checked: Option<&CheckedSignature<'_>>,
+) -> Step {
+    let now = (now_ms / 1000.0) as i64;
+    let jwk_name = jwk_kv_name(unverified.kid());
+    let (record, key) = match records.get(&jwk_name, now_ms) {
+        None => return Step::Need(Verdict::FetchRecord(jwk_name)),
+        Some(Decoded::SigningKey(Ok(found))) => found,
+        Some(Decoded::SigningKey(Err(rejection))) => return Step::Done(Err(*rejection)),
+        Some(_) => return Step::Done(Err(Rejection::Unavailable)),
+    };
+    let options = decision::token_options(
+        record,
+        audience,
+        config.max_token_lifetime,
+        config.clock_skew,
+    );
+    let public_key = key.to_bytes();
+    let client_name = client_kv_name(&record.client_id);
+    let client = match records.get(&client_name, now_ms) {
+        None => None,
+        Some(Decoded::Client(client)) => Some(client),
+        Some(_) => return Step::Done(Err(Rejection::Unavailable)),
+    };
+    let cached = matches!(tokens.get(text, now_ms), Some((with, _)) if *with == public_key);
+    let fresh;
+    let verified = if cached {
+        match tokens.get(text, now_ms) {
+            Some((_, verified)) => verified,
+            None => return Step::Done(Err(Rejection::Unavailable)),
+        }
+    } else {
+        let verified = if config.webcrypto {
+            let answer = checked.and_then(|checked| {
+                now_or_never(unverified.clone().verify_with(checked, key, &options, now))
+            });
+            match answer {
+                Some(verified) => verified,
+                None => {
+                    let check = SignatureCheck::of(&unverified, key);
+                    return Step::Need(Verdict::CheckSignature(check));
+                }
+            }
+        } else {
+            unverified.verify(key, &options, now)
+        };
+        fresh = match verified {
+            Ok(verified) => verified,
+            Err(e) => return Step::Done(Err(Rejection::InvalidToken(e))),
+        };
+        // Kept until the token expires (plus skew); re-checked at every use anyway.
+        let until = fresh
+            .claims()
+            .exp
+            .saturating_add(config.clock_skew)
+            .saturating_mul(1000) as f64;
+        tokens.insert(text.to_owned(), (public_key, fresh.clone()), until);
+        &fresh
+    };
+    let Some(client) = client else {
+        return Step::Need(Verdict::FetchRecord(client_name));
+    };
+    Step::Done(decision::check_token(
+        verified,
+        record.clone(),
+        client.as_ref(),
+        &options,
+        now,
+    ))
 }

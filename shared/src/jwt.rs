@@ -206,6 +206,19 @@ impl<'a> Unverified<'a> {
         &self.kid
     }
 
+    /// What the signature covers (`header.payload`): for an
+    /// [`Ed25519Verifier`] that must be handed its inputs before
+    /// [`Unverified::verify_with`] asks it (the edge's WebCrypto, across an
+    /// `await` in JavaScript).
+    pub fn signing_input(&self) -> &str {
+        self.signing_input
+    }
+
+    /// The signature, decoded.
+    pub fn signature(&self) -> &[u8; 64] {
+        &self.signature
+    }
+
     /// Steps 5 and 6, at time `now` (Unix seconds), the signature checked
     /// by ed25519-compact.
     pub fn verify(

@@ -23,6 +23,7 @@
 
 pub mod b64;
 pub mod base62;
+pub mod crc32;
 pub mod credential;
 pub mod decision;
 pub mod error;

@@ -189,7 +189,7 @@ impl AccessKey {
             text.push('_');
         }
         text.push_str(&base62::encode(secret));
-        let checksum = crc32fast::hash(text.as_bytes()).to_be_bytes();
+        let checksum = crate::crc32::hash(text.as_bytes()).to_be_bytes();
         text.push_str(&base62::encode(&checksum));
         Ok(Self {
             text,
@@ -237,7 +237,7 @@ impl AccessKey {
             return Err(Error::KeySecret);
         }
         let signed = &text[..text.len() - CHECKSUM_LEN];
-        let expected = crc32fast::hash(signed.as_bytes()).to_be_bytes();
+        let expected = crate::crc32::hash(signed.as_bytes()).to_be_bytes();
         if base62::decode::<4>(checksum) != Some(expected) {
             return Err(Error::KeyChecksum);
         }
