@@ -113,6 +113,11 @@ else
   fi
   signing_secret=$(<"$secret_file")
 fi
+# The edge trusts a KV record this long (seconds): 1 in dev, so a revocation
+# shows at the edge within about a second (KEYGATE_DEV_CACHE_TTL to change it;
+# production's default is CACHE_TTL=30, see README "Revocation").
+cache_ttl=${KEYGATE_DEV_CACHE_TTL:-1}
+
 # Starts "$@" in the background with stdout to a file, stderr to a log.
 start() {
   local name=$1
@@ -137,7 +142,8 @@ KEYGATE_ORIGIN_SIGNING_SECRET=$signing_secret \
 start edge node dev/edge-host.mjs --port "$edge_port" --kv-api-port "$kv_port" --persist "$state/kv" \
   --var "ORIGIN_LIVE=http://127.0.0.1:$live_port" --var "ORIGIN_TEST=http://127.0.0.1:$test_port" \
   --var REQUIRE_HTTPS=false --var "AUDIENCE=http://127.0.0.1:$edge_port" \
-  --var "ORIGIN_SIGNING_SECRET=$signing_secret"
+  --var "ORIGIN_SIGNING_SECRET=$signing_secret" \
+  --var "CACHE_TTL=$cache_ttl" --var "NEGATIVE_CACHE_TTL=$cache_ttl"
 wait_ready origin
 wait_ready edge
 
@@ -170,6 +176,7 @@ keygate is running (logs in $state/logs/, Ctrl-C stops everything)
   edge worker     $edge         (workerd, KV namespace persisted in $state/kv)
   local KV API    http://127.0.0.1:$kv_port/client/v4   (Cloudflare KV REST shapes)
   demo origins    http://127.0.0.1:$live_port (live)   http://127.0.0.1:$test_port (test)
+  edge record cache $cache_ttl s (dev; production default 30 s): a revocation shows at the edge within ~$((cache_ttl + 1)) s
 
 admin key (also in $state/admin-key):
   $KEYGATE_ADMIN_KEY

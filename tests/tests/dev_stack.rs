@@ -26,10 +26,12 @@ use keygate_tests::{free_port, keygate_bin, repo_root};
 mod dev_signing;
 use dev_signing::{check_signatures, Secret, GIVEN_SECRET};
 
+mod dev_revocation;
+
 /// The script bounds its own cleanup at 10 s; a little more here.
 const STOP_WITHIN: Duration = Duration::from_secs(20);
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 enum Stop {
     /// What a terminal does on Ctrl-C: SIGINT to the foreground group.
     CtrlC,
@@ -251,6 +253,9 @@ fn run(stop: Stop) {
         );
     }
     check_signatures(&banner, &ports, &dir, secret);
+    if stop == Stop::CtrlC {
+        dev_revocation::check_revocation(&banner, &ports);
+    }
     // The script ran the binary of $CARGO_TARGET_DIR (`serve` and the CLI).
     let used = std::fs::read_to_string(&marker).unwrap_or_default();
     assert!(

@@ -25,22 +25,54 @@ pub const GIVEN_SECRET: &str = "origin-secret-given-to-the-dev-stack";
 
 /// `GET <path>` on 127.0.0.1:`port` (plain HTTP/1.1): status line and body.
 fn get(port: u16, path: &str, authorization: &str) -> String {
+    request(port, "GET", path, authorization)
+}
+
+/// `<method> <path>` on 127.0.0.1:`port` (plain HTTP/1.1, no body): the
+/// whole response.
+pub fn request(port: u16, method: &str, path: &str, authorization: &str) -> String {
     let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
         return String::new();
     };
     let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
     let request = format!(
-        "GET {path} HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\nauthorization: {authorization}\r\nconnection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\nauthorization: {authorization}\r\n\
+         content-length: 0\r\nconnection: close\r\n\r\n"
     );
-    let mut response = String::new();
-    if stream.write_all(request.as_bytes()).is_ok() {
-        let _ = stream.read_to_string(&mut response);
+    if stream.write_all(request.as_bytes()).is_err() {
+        return String::new();
     }
-    response
+    read_response(&mut stream)
+}
+
+/// A response read up to the end of its `content-length` body, not to EOF:
+/// the dev servers keep a connection open for seconds after answering, even
+/// when asked to close it, and a revocation is timed in milliseconds.
+fn read_response(stream: &mut TcpStream) -> String {
+    let mut bytes = Vec::new();
+    let mut chunk = [0u8; 8192];
+    loop {
+        let head_end = bytes.windows(4).position(|w| w == b"\r\n\r\n");
+        if let Some(end) = head_end {
+            let head = String::from_utf8_lossy(&bytes[..end]).to_ascii_lowercase();
+            let length = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse::<usize>().ok());
+            if length.is_some_and(|length| bytes.len() >= end + 4 + length) {
+                break;
+            }
+        }
+        match stream.read(&mut chunk) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => bytes.extend_from_slice(&chunk[..n]),
+        }
+    }
+    String::from_utf8_lossy(&bytes).into_owned()
 }
 
 /// The value on the line after the banner line starting with `label`.
-fn banner_value(banner: &[String], label: &str) -> String {
+pub fn banner_value(banner: &[String], label: &str) -> String {
     let at = banner
         .iter()
         .position(|l| l.starts_with(label))
