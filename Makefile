@@ -4,7 +4,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: help setup build build-edge build-sdk-rust build-sdk-js build-sdk-python test-sdk-rust test-sdk-js test-sdk-python dev test lint fmt vectors test-rust test-wasm test-node test-fuzz test-bench-harness test-verify test-bench-verify fuzz soak bench bench-edge bench-verify clean
+.PHONY: help setup build build-edge build-edge-test-panic build-sdk-rust build-sdk-js build-sdk-python test-sdk-rust test-sdk-js test-sdk-python dev test lint fmt vectors test-rust test-wasm test-node test-fuzz test-bench-harness test-verify test-bench-verify fuzz soak bench bench-edge bench-verify clean
 
 help:
 	@echo "make dev    build and run the whole local stack (control plane, edge in workerd, demo origins)"
@@ -16,6 +16,11 @@ setup:
 
 build-edge: setup
 	@scripts/build-edge.sh
+
+# The worker with a forced panic (feature test-panic), for tests/tests/edge_trap.rs
+# only: never deployed.
+build-edge-test-panic: setup
+	@scripts/build-edge.sh --test-panic
 
 # @keygate/sdk's WebAssembly into sdk/js/dist (then `npm pack` in sdk/js).
 build-sdk-js: setup
@@ -61,7 +66,7 @@ test-node: setup
 # The benchmark crate is linted (above), not tested: its dev-dependencies
 # (criterion, ring, dalek) would only slow the test build down.
 # (the JS SDK's end-to-end test runs in test-sdk-js, not twice)
-test-rust: build
+test-rust: build build-edge-test-panic
 	cargo test --workspace --exclude keygate-bench --no-fail-fast -- --skip sdk_js_
 
 # The npm package packed, installed from its tarball into a fresh project and

@@ -50,10 +50,6 @@ pub fn decide(
     checked: &[u8],
     answer: u8,
 ) -> String {
-    #[cfg(feature = "test-panic")]
-    if method == "KEYGATE-TEST-PANIC" {
-        panic!("a panic forced by a test build");
-    }
     let request = Request {
         method,
         url,
@@ -66,9 +62,18 @@ pub fn decide(
         _ => None,
     };
     let checked = (!checked.is_empty()).then(|| CheckedSignature::new(checked, answer));
-    let verdict = GATE.with(|gate| match gate.borrow_mut().as_mut() {
-        Some(gate) => gate.decide(&request, now_ms, checked.as_ref()),
-        None => refuse(Rejection::Misconfigured, "not configured", None),
+    let verdict = GATE.with(|gate| {
+        let mut gate = gate.borrow_mut();
+        // While the gate is borrowed, as a real bug's panic would be: an
+        // instance that went on after it would refuse every later call.
+        #[cfg(feature = "test-panic")]
+        if url.ends_with("/keygate-test-panic") {
+            panic!("a panic forced by a test build");
+        }
+        match gate.as_mut() {
+            Some(gate) => gate.decide(&request, now_ms, checked.as_ref()),
+            None => refuse(Rejection::Misconfigured, "not configured", None),
+        }
     });
     if let Verdict::CheckSignature(check) = &verdict {
         PENDING.with(|pending| *pending.borrow_mut() = check.to_bytes());
