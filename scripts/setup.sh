@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything keygate needs, idempotently and quickly when it is all
-# there already: the wasm32 target, wasm-bindgen-cli and worker-build at the
-# versions Cargo.lock pins, and the npm packages of package-lock.json.
+# there already: the wasm32 target, wasm-bindgen-cli at the version Cargo.lock
+# pins, cargo-fuzz, and the npm packages of package-lock.json.
 # Works on a fresh machine of this kind (only the crate registry, npm, PyPI and
 # Debian apt are reachable). Writes .keygate/toolchain.env for the build.
 set -euo pipefail
@@ -28,7 +28,7 @@ else
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq >&2
   apt-get install -y -qq --no-install-recommends rustc-web cargo-web rust-web-src lld-22 >&2
-  mkdir -p /usr/lib/rustlib/wasm32-unknown-unknown/lib scripts/.debian-rust
+  mkdir -p scripts/.debian-rust
   for tool in cargo rustc rustdoc; do ln -sfn "/usr/bin/$tool" "scripts/.debian-rust/$tool"; done
   cat > "$env_file" <<ENV
 export PATH="$PWD/scripts/.debian-rust:\$PATH"
@@ -45,7 +45,6 @@ fi
 # on a fresh machine that saves several minutes).
 cargo_bin=${CARGO_HOME:-$HOME/.cargo}/bin
 wbg_version=$(lock_version wasm-bindgen)      # must equal the crate in Cargo.lock
-wb_version=$(lock_version worker)             # worker-build is versioned with worker
 fuzz_version=0.13.2
 installed() { # tool, version: whether `tool --version` ends with that version
   [ "$("$cargo_bin/$1" --version 2>/dev/null | awk '{print $NF}')" = "$2" ]
@@ -56,10 +55,6 @@ if installed wasm-bindgen "$wbg_version"; then log "wasm-bindgen-cli $wbg_versio
   log "installing wasm-bindgen-cli $wbg_version (several minutes)"
   # Not --locked: its lock file names a webpki-roots release the registry lacks.
   cargo install -q wasm-bindgen-cli --version "=$wbg_version" >&2 & pids+=($!); names+=(wasm-bindgen-cli)
-fi
-if installed worker-build "$wb_version"; then log "worker-build $wb_version: present"; else
-  log "installing worker-build $wb_version (several minutes)"
-  cargo install -q --locked worker-build --version "=$wb_version" >&2 & pids+=($!); names+=(worker-build)
 fi
 if installed cargo-fuzz "$fuzz_version"; then log "cargo-fuzz $fuzz_version: present"; else
   log "installing cargo-fuzz $fuzz_version"
@@ -109,11 +104,9 @@ else
   apt-get install -y -qq --no-install-recommends python3 python3-venv >&2
 fi
 
-# worker-build downloads its helpers unless told where they are; point it at
-# the pinned ones so the build works offline.
+# The pinned tools scripts/build-edge.sh (and sdk/js/build.sh) run.
 cat >> "$env_file" <<ENV
 export WASM_BINDGEN_BIN="$cargo_bin/wasm-bindgen"
-export WORKER_BUILD_BIN="$cargo_bin/worker-build"
 export ESBUILD_BIN="$PWD/node_modules/@esbuild/linux-x64/bin/esbuild"
 export WASM_OPT_BIN="$PWD/node_modules/.bin/wasm-opt"
 export WRANGLER_SEND_METRICS=false
