@@ -62,14 +62,11 @@ function refuse(verdict) {
   return new Response(verdict.slice(b + 1, c), { status: +verdict.slice(1, a), headers });
 }
 
-function cryptoKey(name, raw) {
-  let key = cryptoKeys.get(name);
-  if (!key) {
-    if (cryptoKeys.size >= MAX_CRYPTO_KEYS) cryptoKeys.clear();
-    key = crypto.subtle.importKey("raw", raw, { name: "Ed25519" }, false, ["verify"]);
-    cryptoKeys.set(name, key);
-    key.catch(() => cryptoKeys.delete(name));
-  }
+// Kept once imported, so a known key costs no await.
+async function importKey(name, raw) {
+  const key = await crypto.subtle.importKey("raw", raw, { name: "Ed25519" }, false, ["verify"]);
+  if (cryptoKeys.size >= MAX_CRYPTO_KEYS) cryptoKeys.clear();
+  cryptoKeys.set(name, key);
   return key;
 }
 
@@ -77,7 +74,17 @@ function cryptoKey(name, raw) {
 async function forward(request, verdict) {
   let line = verdict.indexOf("\n");
   const target = line < 0 ? verdict.slice(2) : verdict.slice(2, line);
-  const headers = new Headers(request.headers);
+  const method = request.method;
+  let outbound;
+  try {
+    // Streams are handed over as they are: bodies are never buffered. The
+    // headers are copied once, by the constructor, and edited in place.
+    const body = method === "GET" || method === "HEAD" ? null : request.body;
+    outbound = new Request(target, { method, headers: request.headers, body, redirect: "manual" });
+  } catch (err) {
+    return refuse(refusal(BAD_REQUEST, String(err)));
+  }
+  const headers = outbound.headers;
   // Which names are reserved is the gate's rule; every name it reserves
   // contains "keygate" (Headers lower-cases names), so only those are asked.
   let shortlist = "";
@@ -94,15 +101,6 @@ async function forward(request, verdict) {
     const next = verdict.indexOf("\n", value + 1);
     headers.set(verdict.slice(line + 1, value), next < 0 ? verdict.slice(value + 1) : verdict.slice(value + 1, next));
     line = next;
-  }
-  const method = request.method;
-  let outbound;
-  try {
-    // Streams are handed over as they are: bodies are never buffered.
-    const body = method === "GET" || method === "HEAD" ? null : request.body;
-    outbound = new Request(target, { method, headers, body, redirect: "manual" });
-  } catch (err) {
-    return refuse(refusal(BAD_REQUEST, String(err)));
   }
   try {
     return await fetch(outbound);
@@ -142,7 +140,8 @@ async function handle(request, env) {
       case 83 /* S */: {
         const input = signatureInput();
         try {
-          const key = await cryptoKey(verdict.slice(1), input.subarray(0, 32));
+          const name = verdict.slice(1);
+          const key = cryptoKeys.get(name) ?? (await importKey(name, input.subarray(0, 32)));
           const valid = await crypto.subtle.verify("Ed25519", key, input.subarray(32, 96), input.subarray(96));
           answer = valid ? 1 : 0;
           checked = input;

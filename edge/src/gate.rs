@@ -11,9 +11,10 @@
 //!
 //! No I/O and no clock here (callers pass `now_ms`): tested natively.
 
-use shared::credential;
+use shared::credential::{self, Form};
 use shared::decision::{self, Credential, Rejection, VerifiedCaller};
 use shared::jwt::{Unverified, VerifiedToken};
+use shared::key::AccessKey;
 use shared::record::{client_kv_name, jwk_kv_name, static_key_kv_name};
 
 use crate::cache::TtlCache;
@@ -130,13 +131,28 @@ impl Gate {
                     return refuse_error(Rejection::MalformedCredential(e), "credential extraction")
                 }
             };
-        let credential = match Credential::parse(&presented) {
-            Ok(credential) => credential,
-            Err(rejection) => return refuse_error(rejection, "credential format"),
-        };
         let now = (now_ms / 1000.0) as i64;
-        let (caller, key_id) = match credential {
-            Credential::AccessKey(key) => {
+        // A token this isolate verified before is known by its text: its
+        // key's and client's state and its claims are checked again below,
+        // but it is not parsed again (the parse is most of a reused token's
+        // cost). An entry exists only for text that parsed and verified.
+        let seen = match presented.form() {
+            Form::Token => self
+                .tokens
+                .get(&presented.text, now_ms)
+                .map(|(_, verified)| Parsed::SeenToken(verified.kid().to_owned())),
+            Form::AccessKey => None,
+        };
+        let parsed = match seen {
+            Some(seen) => seen,
+            None => match Credential::parse(&presented) {
+                Ok(Credential::AccessKey(key)) => Parsed::Key(key),
+                Ok(Credential::Token(unverified)) => Parsed::Token(unverified),
+                Err(rejection) => return refuse_error(rejection, "credential format"),
+            },
+        };
+        let (caller, key_id) = match parsed {
+            Parsed::Key(key) => {
                 let name = static_key_kv_name(&key.hash());
                 let record = match self.records.get(&name, now_ms) {
                     None => return Verdict::FetchRecord(name),
@@ -154,16 +170,23 @@ impl Gate {
                     key.key_id().to_owned(),
                 )
             }
-            Credential::Token(unverified) => {
-                let kid = unverified.kid().to_owned();
-                let audience = config.audience.as_deref().unwrap_or(url.origin);
+            Parsed::SeenToken(_) | Parsed::Token(_) => {
+                let (kid, unverified) = match parsed {
+                    Parsed::Token(unverified) => (unverified.kid().to_owned(), Some(unverified)),
+                    Parsed::SeenToken(kid) => (kid, None),
+                    Parsed::Key(_) => unreachable!("matched above"),
+                };
+                let token = Token {
+                    text: &presented.text,
+                    kid: &kid,
+                    unverified,
+                };
                 match check_token(
                     config,
                     &self.records,
                     &mut self.tokens,
-                    &presented.text,
-                    unverified,
-                    audience,
+                    token,
+                    &url,
                     now_ms,
                     checked,
                 ) {
@@ -190,6 +213,27 @@ impl Gate {
     }
 }
 
+/// The presented credential, as far as the gate looks at it.
+enum Parsed<'t> {
+    /// An access key (format and checksum checked).
+    Key(AccessKey),
+    /// A token this isolate verified before (its `kid`): not parsed again.
+    SeenToken(String),
+    /// A token not seen before, parsed.
+    Token(Unverified<'t>),
+}
+
+/// A token on its way through [`check_token`].
+struct Token<'a, 't> {
+    /// The token as presented (the verified-token cache's key).
+    text: &'a str,
+    /// Its key id.
+    kid: &'a str,
+    /// The parsed token; `None` for a token verified before, parsed again
+    /// only if its signature must be checked again (its key changed).
+    unverified: Option<Unverified<'t>>,
+}
+
 /// A token check's outcome, or the I/O it needs first.
 enum Step {
     Done(Result<VerifiedCaller, Rejection>),
@@ -203,20 +247,21 @@ fn check_token(
     config: &EdgeConfig,
     records: &Records,
     tokens: &mut TtlCache<([u8; 32], VerifiedToken)>,
-    text: &str,
-    unverified: Unverified<'_>,
-    audience: &str,
+    token: Token<'_, '_>,
+    url: &RequestUrl<'_>,
     now_ms: f64,
     checked: Option<&CheckedSignature<'_>>,
 ) -> Step {
     let now = (now_ms / 1000.0) as i64;
-    let jwk_name = jwk_kv_name(unverified.kid());
+    let text = token.text;
+    let jwk_name = jwk_kv_name(token.kid);
     let (record, key) = match records.get(&jwk_name, now_ms) {
         None => return Step::Need(Verdict::FetchRecord(jwk_name)),
         Some(Decoded::SigningKey(Ok(found))) => found,
         Some(Decoded::SigningKey(Err(rejection))) => return Step::Done(Err(*rejection)),
         Some(_) => return Step::Done(Err(Rejection::Unavailable)),
     };
+    let audience = config.audience.as_deref().unwrap_or(url.origin);
     let options = decision::token_options(
         record,
         audience,
@@ -238,6 +283,14 @@ fn check_token(
             None => return Step::Done(Err(Rejection::Unavailable)),
         }
     } else {
+        // Seen before under another key (the kid's key changed): parse again.
+        let unverified = match token.unverified {
+            Some(unverified) => unverified,
+            None => match Unverified::parse(text) {
+                Ok(unverified) => unverified,
+                Err(e) => return Step::Done(Err(Rejection::InvalidToken(e))),
+            },
+        };
         let verified = if config.webcrypto {
             let answer = checked.and_then(|checked| {
                 now_or_never(unverified.clone().verify_with(checked, key, &options, now))

@@ -224,6 +224,46 @@ fn a_token_asks_for_its_key_the_signature_check_and_its_client() {
 }
 
 #[test]
+fn a_token_seen_before_is_checked_again_when_its_key_changes() {
+    let (old, new) = (pair(7), pair(8));
+    let token = token(&old, 1_000);
+    let bearer = format!("Bearer {token}");
+    let req = request(Some(&bearer));
+    let mut gate = gate(&[("SIGNATURE_VERIFIER", "wasm")]);
+    gate.supply(&jwk_kv_name(KID), Some(&jwk_record(&old)), NOW_MS);
+    gate.supply(&client_kv_name("cl_1"), None, NOW_MS);
+    assert!(matches!(
+        gate.decide(&req, NOW_MS, None),
+        Verdict::Forward(_)
+    ));
+    // The kid's record now holds another key: the remembered signature no
+    // longer counts, the token is parsed and checked again, and fails.
+    gate.supply(&jwk_kv_name(KID), Some(&jwk_record(&new)), NOW_MS);
+    assert_eq!(
+        refused(&gate.decide(&req, NOW_MS, None)),
+        Some(Rejection::InvalidToken(shared::Error::TokenSignature))
+    );
+    // With WebCrypto, the check asked for is under the new key.
+    let mut gate = self::gate(&[]);
+    gate.supply(&jwk_kv_name(KID), Some(&jwk_record(&old)), NOW_MS);
+    gate.supply(&client_kv_name("cl_1"), None, NOW_MS);
+    let Verdict::CheckSignature(check) = gate.decide(&req, NOW_MS, None) else {
+        panic!("no check asked for");
+    };
+    let bytes = check.to_bytes();
+    let valid = CheckedSignature::new(&bytes, Some(true));
+    assert!(matches!(
+        gate.decide(&req, NOW_MS, Some(&valid)),
+        Verdict::Forward(_)
+    ));
+    gate.supply(&jwk_kv_name(KID), Some(&jwk_record(&new)), NOW_MS);
+    let Verdict::CheckSignature(again) = gate.decide(&req, NOW_MS, None) else {
+        panic!("the changed key must be checked");
+    };
+    assert_eq!(again.public_key, *new.pk);
+}
+
+#[test]
 fn a_webcrypto_answer_stands_only_for_the_bytes_it_checked() {
     let pair = pair(7);
     let good = token(&pair, 1_000);
