@@ -59,6 +59,12 @@ pub async fn connect(url: &str) -> anyhow::Result<Db> {
             Backend::Postgres => 16,
         })
         .acquire_timeout(Duration::from_secs(10))
+        // sqlx pings every connection it hands out by default: one more round
+        // trip to the database per query (on PostgreSQL a Sync message the
+        // server wakes up for), which made `select 1` cost two. A connection
+        // that broke while idle fails its query instead (a 503 for that one
+        // request) and is dropped from the pool, which opens a fresh one.
+        .test_before_acquire(false)
         .after_connect(move |conn, _| {
             Box::pin(async move {
                 if backend == Backend::Sqlite {
