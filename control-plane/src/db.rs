@@ -8,7 +8,12 @@
 //! On PostgreSQL the one-row reads of a credential check (the verification
 //! API's hot path) go through [`Readers`] instead of the pool: see there why.
 
-use std::{path::Path, str::FromStr, sync::Arc, sync::Mutex, time::Duration};
+use std::{
+    path::Path,
+    str::FromStr,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
 use anyhow::Context as _;
 use sqlx::{
@@ -90,7 +95,7 @@ pub const READERS: usize = POSTGRES_POOL as usize;
 /// Connections for one-row, read-only queries on PostgreSQL, kept apart
 /// from the pool because sqlx's pool (0.8) tests every connection that
 /// comes back to it with a ping: a round trip to the server after every
-/// query, which doubled the PostgreSQL work of a verification (measured in
+/// query, about 40 % of the PostgreSQL work of a verification (measured in
 /// bench/verify/README.md). A reader is handed back as soon as its query
 /// answered, with no ping; one whose query failed or was abandoned half-way
 /// (the request was cancelled) is closed instead, so a connection in an
