@@ -1,5 +1,7 @@
 //! Benchmarks: criterion benches in `benches/` (`cargo bench -p
-//! keygate-bench`), and the verification API's load generator ([`load`]),
-//! run by the `bench-verify` binary (`make bench-verify`).
+//! keygate-bench`), and the verification API's load generator ([`load`])
+//! with its CPU accounting ([`cpu`]), run by the `bench-verify` binary
+//! (`make bench-verify`).
 
+pub mod cpu;
 pub mod load;

@@ -34,8 +34,11 @@ pub struct Workload {
 /// What one run measured.
 #[derive(Debug, Clone, Copy)]
 pub struct Stats {
-    /// Requests answered.
+    /// Requests answered in the measured window.
     pub requests: usize,
+    /// Requests answered in all, warm-up included (what the CPU spent
+    /// during the whole run is divided by).
+    pub answered: usize,
     /// Requests per second over the measured window.
     pub per_second: f64,
     /// Median latency, milliseconds.
@@ -62,9 +65,11 @@ pub async fn run(
             worker(&addr, &workload, start, end).await
         }));
     }
-    let mut latencies = Vec::new();
+    let (mut latencies, mut answered) = (Vec::new(), 0);
     for worker in workers {
-        latencies.extend(worker.await.map_err(|e| e.to_string())??);
+        let (measured, count) = worker.await.map_err(|e| e.to_string())??;
+        latencies.extend(measured);
+        answered += count;
     }
     if latencies.is_empty() {
         return Err(format!("{}: no request completed", workload.name));
@@ -76,19 +81,21 @@ pub async fn run(
     };
     Ok(Stats {
         requests: latencies.len(),
+        answered,
         per_second: latencies.len() as f64 / duration.as_secs_f64(),
         p50_ms: percentile(0.50),
         p99_ms: percentile(0.99),
     })
 }
 
-/// One connection's loop; the latencies of requests started in the window.
+/// One connection's loop; the latencies of requests started in the window,
+/// and how many requests it sent in all.
 async fn worker(
     addr: &str,
     workload: &Workload,
     start: Instant,
     end: Instant,
-) -> Result<Vec<Duration>, String> {
+) -> Result<(Vec<Duration>, usize), String> {
     let stream = TcpStream::connect(addr)
         .await
         .map_err(|e| format!("connect {addr}: {e}"))?;
@@ -99,10 +106,11 @@ async fn worker(
         .map_err(|e| format!("handshake: {e}"))?;
     tokio::spawn(connection);
     let mut latencies = Vec::with_capacity(16 * 1024);
+    let mut answered = 0;
     loop {
         let sent = Instant::now();
         if sent >= end {
-            return Ok(latencies);
+            return Ok((latencies, answered));
         }
         let mut request = Request::builder()
             .method(workload.method.clone())
@@ -139,6 +147,7 @@ async fn worker(
                 String::from_utf8_lossy(&body)
             ));
         }
+        answered += 1;
         if sent >= start {
             latencies.push(sent.elapsed());
         }

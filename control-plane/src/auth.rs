@@ -130,7 +130,7 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<store::KeyRow, 
     let credential = Credential::parse(&presented).map_err(|r| refuse(r, "format", None))?;
     // The row the credential names (by hash for a key, by `kid` for a
     // token) and its client's, in one query.
-    let (found, key_id) = store::key_and_client_for(&state.db.pool, &credential).await?;
+    let (found, key_id) = store::key_and_client_for(&state.db, &credential).await?;
     let (row, records) = match found {
         Some((row, client)) => {
             let records = records_of(&row, client.as_ref(), now)?;

@@ -6,8 +6,14 @@
 //!
 //! ```text
 //! bench-verify [--keygate target/release/keygate] [--postgres URL]
-//!              [--seconds 5] [--quick] [--no-sqlite] [--out bench/verify/RESULTS.md]
+//!              [--seconds 5] [--quick] [--no-sqlite] [--concurrency N]
+//!              [--out bench/verify/RESULTS.md]
 //! ```
+//!
+//! Each row also gives the CPU time one request cost, in microseconds, for
+//! each party on the machine: `keygate serve`, its PostgreSQL backends, and
+//! the generator itself ([`keygate_bench::cpu`]). Those figures hardly move
+//! with the machine's other load, so they show where the time goes.
 //!
 //! `--quick` (the `make test` smoke run) measures for a fraction of a second:
 //! it checks the harness and the answers, its numbers mean nothing.
@@ -20,7 +26,10 @@ use std::{
 
 use bytes::Bytes;
 use hyper::{Method, StatusCode};
-use keygate_bench::load::{self, Stats, Workload};
+use keygate_bench::{
+    cpu::CpuTicks,
+    load::{self, Stats, Workload},
+};
 use serde_json::{json, Value};
 use sqlx::{Connection as _, Executor as _, PgConnection};
 
@@ -37,6 +46,8 @@ struct Args {
     out: Option<PathBuf>,
     /// Skip SQLite (`--no-sqlite`: profiling PostgreSQL alone).
     sqlite: bool,
+    /// Only this concurrency (`--concurrency N`), instead of 1 and 16.
+    concurrency: Option<usize>,
 }
 
 fn args() -> Result<Args, String> {
@@ -47,6 +58,7 @@ fn args() -> Result<Args, String> {
         quick: false,
         out: None,
         sqlite: true,
+        concurrency: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -58,6 +70,9 @@ fn args() -> Result<Args, String> {
             "--out" => args.out = Some(value()?.into()),
             "--quick" => args.quick = true,
             "--no-sqlite" => args.sqlite = false,
+            "--concurrency" => {
+                args.concurrency = Some(value()?.parse().map_err(|_| "--concurrency: a number")?);
+            }
             other => return Err(format!("unknown argument {other}")),
         }
     }
@@ -203,10 +218,12 @@ fn workloads(verifier: &str, key: &str, token: &str) -> Vec<Workload> {
 }
 
 /// Runs every workload at every concurrency on one backend; table rows.
+/// `database`: the PostgreSQL database's name, whose backends' CPU is counted.
 async fn bench_backend(
     args: &Args,
     label: &str,
     database_url: &str,
+    database: Option<&str>,
 ) -> Result<Vec<String>, String> {
     let dir = std::env::temp_dir().join(format!(
         "keygate-bench-verify-{}-{label}",
@@ -230,18 +247,31 @@ async fn bench_backend(
         )
     };
     let mut rows = Vec::new();
-    for concurrency in CONCURRENCY {
+    let pid = server.child.id();
+    let concurrencies = CONCURRENCY
+        .into_iter()
+        .filter(|c| args.concurrency.is_none_or(|only| only == *c));
+    for concurrency in concurrencies {
         let mut baseline: Option<Stats> = None;
         for workload in workloads(&verifier, &key, &token) {
+            let before = CpuTicks::read(pid, database);
             let stats = load::run(&server.addr, &workload, concurrency, warmup, duration).await?;
+            let cpu = (CpuTicks::read(pid, database) - before).micros_per_request(stats.answered);
             let base = *baseline.get_or_insert(stats);
+            let postgres = if database.is_some() {
+                format!("{:.0}", cpu.postgres)
+            } else {
+                "–".to_owned()
+            };
             let row = format!(
-                "| {label} | {} | {concurrency} | {:.0} | {:.2} | {:.2} | {:.2} |",
+                "| {label} | {} | {concurrency} | {:.0} | {:.2} | {:.2} | {:.2} | {:.0} | {postgres} | {:.0} |",
                 workload.name,
                 stats.per_second,
                 stats.p50_ms,
                 stats.p99_ms,
                 stats.per_second / base.per_second,
+                cpu.server,
+                cpu.generator,
             );
             if !args.quick {
                 eprintln!("{row}");
@@ -296,19 +326,20 @@ async fn main_result() -> Result<(), String> {
         std::env::temp_dir().join(format!("keygate-bench-verify-db-{}", std::process::id()));
     let sqlite_url = format!("sqlite://{}/keygate.db", sqlite_dir.display());
     if args.sqlite {
-        let sqlite = bench_backend(&args, "SQLite", &sqlite_url).await;
+        let sqlite = bench_backend(&args, "SQLite", &sqlite_url, None).await;
         let _ = std::fs::remove_dir_all(&sqlite_dir);
         rows.extend(sqlite?);
     }
     if let Some(server_url) = &args.postgres {
         let (url, name) = with_postgres_database(server_url).await?;
-        let postgres = bench_backend(&args, "PostgreSQL", &url).await;
+        let postgres = bench_backend(&args, "PostgreSQL", &url, Some(&name)).await;
         drop_postgres_database(server_url, &name).await;
         rows.extend(postgres?);
     }
     let table = format!(
-        "| backend | workload | concurrency | requests/s | p50 ms | p99 ms | × baseline |\n\
-         |---|---|---|---|---|---|---|\n{}\n",
+        "| backend | workload | concurrency | requests/s | p50 ms | p99 ms | × baseline \
+         | CPU µs/req: keygate | postgres | generator |\n\
+         |---|---|---|---|---|---|---|---|---|---|\n{}\n",
         rows.join("\n")
     );
     println!("{table}");
@@ -325,7 +356,9 @@ async fn main_result() -> Result<(), String> {
              Each worker keeps one HTTP/1.1 connection and sends its next request when the \
              answer is in (closed loop). The baseline, `GET /healthz`, is one `select 1` \
              through the same server: `× baseline` is the throughput relative to it, at the \
-             same backend and concurrency. Workloads: a valid static key, a valid JWT \
+             same backend and concurrency. The CPU columns: CPU time (user and system, from \
+             `/proc`) per request answered, of `keygate serve`, of the PostgreSQL backends \
+             serving the benchmark's database, and of the load generator. Workloads: a valid static key, a valid JWT \
              (signature checked once per token and public key, as at the edge; the key's \
              and client's rows read at every call), a well-formed unknown key.\n\n{table}\n\
              See bench/verify/README.md for what each optimisation did and what it costs.\n",

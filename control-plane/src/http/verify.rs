@@ -206,7 +206,7 @@ async fn decide(
         Err(rejection) => return Ok(Err((rejection, None))),
     };
     // The key's row and its client's, in one query.
-    let (found, key_id) = store::key_and_client_for(&state.db.pool, &credential).await?;
+    let (found, key_id) = store::key_and_client_for(&state.db, &credential).await?;
     let now = state.clock.now_secs();
     let records = match &found {
         // A row that does not make a record fails closed, as at the edge;
