@@ -135,7 +135,7 @@ export function report(x) {
       Math.max(F.ratio.during, F.ratio.after),
       1.1,
       "x",
-      ` (during ${f(F.ratio.during)}x, after ${f(F.ratio.after)}x; p50 during ${f(F.p50Ratio.during)}x, after ${f(F.p50Ratio.after)}x; pass-through in the same windows ${f(F.controlRatio.during)}x, ${f(F.controlRatio.after)}x; one eviction of the good key per chunk would add ${f(100 * F.evictionPerChunk, 1)} %)`,
+      ` (during ${f(F.ratio.during)}x, after ${f(F.ratio.after)}x; p50 during ${f(F.p50Ratio.during)}x, after ${f(F.p50Ratio.after)}x; pass-through in the same windows ${f(F.controlRatio.during)}x, ${f(F.controlRatio.after)}x, so net of that drift ${f(F.ratio.during / F.controlRatio.during)}x, ${f(F.ratio.after / F.controlRatio.after)}x (not what is judged); one eviction of the good key per chunk would add ${f(100 * F.evictionPerChunk, 1)} %)`,
     );
   } else {
     info("flood: not run (--no-flood)");
