@@ -35,7 +35,7 @@
 //        [--tp-rounds 3] [--tp-per-round 400] [--tp-concurrency 8]
 //        [--verify-n 2000] [--verify-reps 5] [--startup-reps 3]
 //        [--flood-keys 10000] [--flood-tokens 10000] [--flood-chunk 125]
-//        [--flood-good 5] [--flood-batches 100] [--flood-warmup 2000]
+//        [--flood-good 5] [--flood-batches 60] [--flood-warmup 2000]
 //        [--flood-concurrency 4]
 //        [--flood-cold 20] [--flood-settle-ms 50] [--no-flood]
 //        [--out bench/edge/RESULTS.md] [--json FILE] [--quick]
@@ -74,7 +74,7 @@ const { values: opt } = parseArgs({
     "flood-tokens": { type: "string", default: "10000" },
     "flood-chunk": { type: "string", default: "125" },
     "flood-good": { type: "string", default: "5" },
-    "flood-batches": { type: "string", default: "100" },
+    "flood-batches": { type: "string", default: "60" },
     "flood-warmup": { type: "string", default: "2000" },
     "flood-concurrency": { type: "string", default: "4" },
     "flood-cold": { type: "string", default: "20" },
@@ -161,6 +161,7 @@ async function main() {
     floodKeys = {
       garbage: Array.from({ length: cfg.floodKeys }, nextKey),
       cold: Array.from({ length: cfg.floodCold }, nextKey),
+      filler: nextKey(), // unknown too: the "before"/"after" chunks repeat it
     };
   }
   const jose = await joseBundle();
@@ -275,7 +276,7 @@ async function main() {
     const floodTarget = { name: "flood keygate", proc: procs.kgFlood, agent: new Agent({ keepAlive: true, maxSockets: 1 }), headers: () => staticHeaders, identity: true };
     stops.push(async () => floodTarget.agent.destroy());
     await sanity(floodTarget);
-    flood = await floodPhase({ proc: procs.kgFlood, control: targets[0], good: staticHeaders, garbage: floodKeys.garbage, tokens: floodTokens, cold: floodKeys.cold, cfg });
+    flood = await floodPhase({ proc: procs.kgFlood, control: targets[0], good: staticHeaders, garbage: floodKeys.garbage, tokens: floodTokens, cold: floodKeys.cold, filler: { key: floodKeys.filler, token: reusedToken }, cfg });
   }
 
   log(`WebCrypto Ed25519: ${cfg.verifyReps} x (10 requests with n=0, 1 with n=${cfg.verifyN})`);
