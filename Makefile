@@ -79,8 +79,9 @@ test-sdk-js: build
 test-fuzz: setup
 	fuzz/run.sh --smoke
 
-# The edge benchmark's harness, in a few seconds (numbers not meaningful), so
-# its fixtures cannot drift from the record schema unnoticed.
+# The edge benchmark's harness, in about 15 seconds (numbers not meaningful; a
+# reduced flood phase included), so its fixtures cannot drift from the record
+# schema or the key format unnoticed.
 test-bench-harness: build
 	bench/edge/run.sh --quick --out "$${TMPDIR:-/tmp}/keygate-bench-edge-quick.md" > /dev/null
 
@@ -135,9 +136,11 @@ bench-verify: setup
 	target/release/bench-verify --keygate target/release/keygate \
 	  --postgres "$(BENCH_POSTGRES_URL)" --seconds $${BENCH_SECONDS:-5} --out bench/verify/RESULTS.md
 
-# The edge under load in workerd, against a pass-through and a jose worker.
+# The edge under load in workerd, against a pass-through and a jose worker,
+# then a flood of 10,000 unknown keys and 10,000 fresh tokens (3-4 minutes;
+# BENCH_EDGE_ARGS=--no-flood skips the flood).
 bench-edge: build
-	bench/edge/run.sh
+	bench/edge/run.sh $(BENCH_EDGE_ARGS)
 
 clean:
 	cargo clean

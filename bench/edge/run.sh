@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# `make bench-edge`: runs bench/edge/run.mjs with its defaults (about 1–2
-# minutes on a 2-core machine; all load on 127.0.0.1, bounded request counts).
-# Extra arguments are passed on, e.g. `bench/edge/run.sh --rounds 20` or
-# `bench/edge/run.sh --quick` (a few seconds; checks the harness only).
+# `make bench-edge`: runs bench/edge/run.mjs with its defaults (about 3–4
+# minutes on a 2-core machine, the flood phase included; all load on
+# 127.0.0.1, bounded request counts). Extra arguments are passed on, e.g.
+# `bench/edge/run.sh --rounds 20`, `--no-flood`, or `--quick` (well under a
+# minute, a reduced flood; checks the harness only).
 # Prints the results table and writes bench/edge/RESULTS.md.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
