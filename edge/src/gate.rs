@@ -13,6 +13,8 @@
 
 use shared::credential::{self, Form};
 use shared::decision::{self, Credential, Rejection, VerifiedCaller};
+use std::rc::Rc;
+
 use shared::jwt::{Unverified, VerifiedToken};
 use shared::key::AccessKey;
 use shared::record::{client_kv_name, jwk_kv_name, static_key_kv_name};
@@ -47,7 +49,7 @@ pub struct Gate {
     config: Result<EdgeConfig, ConfigError>,
     records: Records,
     /// Token text → (public key it verified under, verified token).
-    tokens: TtlCache<([u8; 32], VerifiedToken)>,
+    tokens: TtlCache<Rc<SeenToken>>,
 }
 
 impl Gate {
@@ -140,7 +142,7 @@ impl Gate {
             Form::Token => self
                 .tokens
                 .get(&presented.text, now_ms)
-                .map(|(_, verified)| Parsed::SeenToken(verified.kid().to_owned())),
+                .map(|seen| Parsed::SeenToken(Rc::clone(seen))),
             Form::AccessKey => None,
         };
         let parsed = match seen {
@@ -171,14 +173,17 @@ impl Gate {
                 )
             }
             Parsed::SeenToken(_) | Parsed::Token(_) => {
-                let (kid, unverified) = match parsed {
-                    Parsed::Token(unverified) => (unverified.kid().to_owned(), Some(unverified)),
-                    Parsed::SeenToken(kid) => (kid, None),
+                let (kid, seen, unverified) = match parsed {
+                    Parsed::Token(unverified) => {
+                        (unverified.kid().to_owned(), None, Some(unverified))
+                    }
+                    Parsed::SeenToken(seen) => (seen.verified.kid().to_owned(), Some(seen), None),
                     Parsed::Key(_) => unreachable!("matched above"),
                 };
                 let token = Token {
                     text: &presented.text,
                     kid: &kid,
+                    seen,
                     unverified,
                 };
                 match check_token(
@@ -217,8 +222,8 @@ impl Gate {
 enum Parsed<'t> {
     /// An access key (format and checksum checked).
     Key(AccessKey),
-    /// A token this isolate verified before (its `kid`): not parsed again.
-    SeenToken(String),
+    /// A token this isolate verified before: not parsed again.
+    SeenToken(Rc<SeenToken>),
     /// A token not seen before, parsed.
     Token(Unverified<'t>),
 }
@@ -229,9 +234,21 @@ struct Token<'a, 't> {
     text: &'a str,
     /// Its key id.
     kid: &'a str,
+    /// What this isolate remembers of it, if it verified it before.
+    seen: Option<Rc<SeenToken>>,
     /// The parsed token; `None` for a token verified before, parsed again
     /// only if its signature must be checked again (its key changed).
     unverified: Option<Unverified<'t>>,
+}
+
+/// A verified token, remembered by its text until it expires.
+#[derive(Debug)]
+pub struct SeenToken {
+    /// The public key its signature verified under: the entry counts only
+    /// while the `kid`'s record holds that key.
+    public_key: [u8; 32],
+    /// The token.
+    verified: VerifiedToken,
 }
 
 /// A token check's outcome, or the I/O it needs first.
@@ -246,7 +263,7 @@ enum Step {
 fn check_token(
     config: &EdgeConfig,
     records: &Records,
-    tokens: &mut TtlCache<([u8; 32], VerifiedToken)>,
+    tokens: &mut TtlCache<Rc<SeenToken>>,
     token: Token<'_, '_>,
     url: &RequestUrl<'_>,
     now_ms: f64,
@@ -275,54 +292,55 @@ fn check_token(
         Some(Decoded::Client(client)) => Some(client),
         Some(_) => return Step::Done(Err(Rejection::Unavailable)),
     };
-    let cached = matches!(tokens.get(text, now_ms), Some((with, _)) if *with == public_key);
-    let fresh;
-    let verified = if cached {
-        match tokens.get(text, now_ms) {
-            Some((_, verified)) => verified,
-            None => return Step::Done(Err(Rejection::Unavailable)),
-        }
-    } else {
-        // Seen before under another key (the kid's key changed): parse again.
-        let unverified = match token.unverified {
-            Some(unverified) => unverified,
-            None => match Unverified::parse(text) {
-                Ok(unverified) => unverified,
-                Err(e) => return Step::Done(Err(Rejection::InvalidToken(e))),
-            },
-        };
-        let verified = if config.webcrypto {
-            let answer = checked.and_then(|checked| {
-                now_or_never(unverified.clone().verify_with(checked, key, &options, now))
-            });
-            match answer {
-                Some(verified) => verified,
-                None => {
-                    let check = SignatureCheck::of(&unverified, key);
-                    return Step::Need(Verdict::CheckSignature(check));
+    let seen = match token.seen.filter(|seen| seen.public_key == public_key) {
+        Some(seen) => seen,
+        None => {
+            // New, or verified under another key (the kid's key changed):
+            // check the signature (a token seen before is parsed again).
+            let unverified = match token.unverified {
+                Some(unverified) => unverified,
+                None => match Unverified::parse(text) {
+                    Ok(unverified) => unverified,
+                    Err(e) => return Step::Done(Err(Rejection::InvalidToken(e))),
+                },
+            };
+            let verified = if config.webcrypto {
+                let answer = checked.and_then(|checked| {
+                    now_or_never(unverified.clone().verify_with(checked, key, &options, now))
+                });
+                match answer {
+                    Some(verified) => verified,
+                    None => {
+                        let check = SignatureCheck::of(&unverified, key);
+                        return Step::Need(Verdict::CheckSignature(check));
+                    }
                 }
-            }
-        } else {
-            unverified.verify(key, &options, now)
-        };
-        fresh = match verified {
-            Ok(verified) => verified,
-            Err(e) => return Step::Done(Err(Rejection::InvalidToken(e))),
-        };
-        // Kept until the token expires (plus skew); re-checked at every use anyway.
-        let until = fresh
-            .claims()
-            .exp
-            .saturating_add(config.clock_skew)
-            .saturating_mul(1000) as f64;
-        tokens.insert(text.to_owned(), (public_key, fresh.clone()), until);
-        &fresh
+            } else {
+                unverified.verify(key, &options, now)
+            };
+            let verified = match verified {
+                Ok(verified) => verified,
+                Err(e) => return Step::Done(Err(Rejection::InvalidToken(e))),
+            };
+            // Kept until the token expires (plus skew); re-checked at every use anyway.
+            let until = verified
+                .claims()
+                .exp
+                .saturating_add(config.clock_skew)
+                .saturating_mul(1000) as f64;
+            let seen = Rc::new(SeenToken {
+                public_key,
+                verified,
+            });
+            tokens.insert(text.to_owned(), Rc::clone(&seen), until);
+            seen
+        }
     };
     let Some(client) = client else {
         return Step::Need(Verdict::FetchRecord(client_name));
     };
     Step::Done(decision::check_token(
-        verified,
+        &seen.verified,
         record.clone(),
         client.as_ref(),
         &options,

@@ -8,6 +8,25 @@
 const STANDARD: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 const URL_SAFE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
+/// Not a digit of the alphabet.
+const INVALID: u8 = 0xFF;
+
+/// Each byte's value in `alphabet`, or [`INVALID`]: one lookup per
+/// character (a search of the alphabet was the edge's costliest step for a
+/// token seen for the first time).
+const fn values(alphabet: &[u8; 64]) -> [u8; 256] {
+    let mut values = [INVALID; 256];
+    let mut i = 0;
+    while i < 64 {
+        values[alphabet[i] as usize] = i as u8;
+        i += 1;
+    }
+    values
+}
+
+const STANDARD_VALUES: [u8; 256] = values(STANDARD);
+const URL_SAFE_VALUES: [u8; 256] = values(URL_SAFE);
+
 /// Encodes with the URL-safe alphabet and no padding.
 pub fn encode_url(bytes: &[u8]) -> String {
     encode(bytes, URL_SAFE, false)
@@ -20,7 +39,7 @@ pub fn encode_standard(bytes: &[u8]) -> String {
 
 /// Decodes URL-safe base64 without padding; `None` unless canonical.
 pub fn decode_url(text: &str) -> Option<Vec<u8>> {
-    decode(text.as_bytes(), URL_SAFE)
+    decode(text.as_bytes(), &URL_SAFE_VALUES)
 }
 
 /// Decodes standard base64 with mandatory padding; `None` unless canonical.
@@ -33,7 +52,7 @@ pub fn decode_standard(text: &str) -> Option<Vec<u8>> {
     if pad > 2 {
         return None;
     }
-    decode(&bytes[..bytes.len() - pad], STANDARD).filter(|_| {
+    decode(&bytes[..bytes.len() - pad], &STANDARD_VALUES).filter(|_| {
         // Padding must be exactly what the unpadded length implies.
         (bytes.len() - pad) % 4 == (4 - pad) % 4
     })
@@ -60,11 +79,14 @@ fn encode(bytes: &[u8], alphabet: &[u8; 64], pad: bool) -> String {
     out
 }
 
-fn decode(text: &[u8], alphabet: &[u8; 64]) -> Option<Vec<u8>> {
+fn decode(text: &[u8], values: &[u8; 256]) -> Option<Vec<u8>> {
     if text.len() % 4 == 1 {
         return None;
     }
-    let value = |c: u8| alphabet.iter().position(|&a| a == c).map(|v| v as u32);
+    let value = |c: u8| match values[usize::from(c)] {
+        INVALID => None,
+        v => Some(u32::from(v)),
+    };
     let mut out = Vec::with_capacity(text.len() * 3 / 4);
     for chunk in text.chunks(4) {
         let mut n = 0u32;
