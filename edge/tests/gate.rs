@@ -47,11 +47,12 @@ fn key() -> AccessKey {
     AccessKey::from_entropy(KeyType::Secret, "live", Some("cl_1"), [3; 12], &[4; 32]).unwrap()
 }
 
-fn static_record(key: &AccessKey) -> String {
+/// A live secret key's record for `key_id`, no scopes, no expiry.
+fn record_of(key_id: &str) -> StaticKeyRecord {
     StaticKeyRecord {
         v: RECORD_VERSION,
         client_id: "cl_1".to_owned(),
-        key_id: key.key_id().to_owned(),
+        key_id: key_id.to_owned(),
         env: "live".to_owned(),
         key_type: KeyType::Secret,
         scopes: vec![],
@@ -60,7 +61,10 @@ fn static_record(key: &AccessKey) -> String {
         client_disabled: false,
         rev: 1,
     }
-    .encode()
+}
+
+fn static_record(key: &AccessKey) -> String {
+    record_of(key.key_id()).encode()
 }
 
 fn pair(seed: u8) -> ed25519_compact::KeyPair {
@@ -68,18 +72,7 @@ fn pair(seed: u8) -> ed25519_compact::KeyPair {
 }
 
 fn jwk_record(pair: &ed25519_compact::KeyPair) -> String {
-    JwkRecord {
-        v: RECORD_VERSION,
-        client_id: "cl_1".to_owned(),
-        env: "live".to_owned(),
-        jwk: PublicJwk::from_public_key(&pair.pk, KID),
-        scopes: vec![],
-        expires_at: None,
-        revoked_at: None,
-        client_disabled: false,
-        rev: 1,
-    }
-    .encode()
+    JwkRecord::of_key(record_of(KID), PublicJwk::from_public_key(&pair.pk, KID)).encode()
 }
 
 fn token(pair: &ed25519_compact::KeyPair, iat: i64) -> String {
