@@ -80,7 +80,10 @@ extern "C" {
         identity: &str,
         keep_credential: bool,
     ) -> Result<JsValue, JsValue>;
+}
 
+#[wasm_bindgen]
+extern "C" {
     /// The global `fetch`, called with a request and no init.
     #[wasm_bindgen(js_name = fetch)]
     fn global_fetch(request: &JsValue) -> Promise;
