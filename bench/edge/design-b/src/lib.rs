@@ -112,7 +112,9 @@ async fn handle(req: web_sys::Request, env: &Env) -> web_sys::Response {
     let authorization = headers.get("authorization").ok().flatten();
     let preflight = method == "OPTIONS"
         && headers.has("origin").unwrap_or(false)
-        && headers.has("access-control-request-method").unwrap_or(false);
+        && headers
+            .has("access-control-request-method")
+            .unwrap_or(false);
     let request = Request {
         method: &method,
         url: &url,
@@ -140,7 +142,10 @@ async fn handle(req: web_sys::Request, env: &Env) -> web_sys::Response {
                 let value = match kv.get(&name).cache_ttl(KV_CACHE_TTL).text().await {
                     Ok(value) => value,
                     Err(e) => {
-                        return refuse(Rejection::Unavailable, &format!("keygate: KV read failed: {e}"))
+                        return refuse(
+                            Rejection::Unavailable,
+                            &format!("keygate: KV read failed: {e}"),
+                        )
                     }
                 };
                 GATE.with(|gate| {
@@ -289,5 +294,8 @@ async fn verify(check: &SignatureCheck) -> Result<bool, JsValue> {
         Uint8Array::from(&check.signature[..]).into(),
         Uint8Array::from(check.message.as_bytes()).into(),
     ];
-    Ok(call(&subtle, "verify", &args).await?.as_bool().unwrap_or(false))
+    Ok(call(&subtle, "verify", &args)
+        .await?
+        .as_bool()
+        .unwrap_or(false))
 }
