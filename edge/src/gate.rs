@@ -139,17 +139,24 @@ impl Gate {
         // but it is not parsed again (the parse is most of a reused token's
         // cost). An entry exists only for text that parsed and verified.
         let seen = match presented.form() {
-            Form::Token => self
-                .tokens
-                .get(&presented.text, now_ms)
-                .map(|seen| Parsed::SeenToken(Rc::clone(seen))),
+            Form::Token => self.tokens.get(&presented.text, now_ms).map(|seen| {
+                Parsed::Token(Token {
+                    kid: seen.verified.kid().to_owned(),
+                    seen: Some(Rc::clone(seen)),
+                    unverified: None,
+                })
+            }),
             Form::AccessKey => None,
         };
         let parsed = match seen {
             Some(seen) => seen,
             None => match Credential::parse(&presented) {
                 Ok(Credential::AccessKey(key)) => Parsed::Key(key),
-                Ok(Credential::Token(unverified)) => Parsed::Token(unverified),
+                Ok(Credential::Token(unverified)) => Parsed::Token(Token {
+                    kid: unverified.kid().to_owned(),
+                    seen: None,
+                    unverified: Some(unverified),
+                }),
                 Err(rejection) => return refuse_error(rejection, "credential format"),
             },
         };
@@ -172,24 +179,14 @@ impl Gate {
                     key.key_id().to_owned(),
                 )
             }
-            Parsed::SeenToken(_) | Parsed::Token(_) => {
-                let (kid, seen, unverified) = match parsed {
-                    Parsed::Token(unverified) => {
-                        (unverified.kid().to_owned(), None, Some(unverified))
-                    }
-                    Parsed::SeenToken(seen) => (seen.verified.kid().to_owned(), Some(seen), None),
-                    Parsed::Key(_) => unreachable!("matched above"),
-                };
-                let token = Token {
-                    text: &presented.text,
-                    kid: &kid,
-                    seen,
-                    unverified,
-                };
+            Parsed::Token(token) => {
+                let kid = token.kid.clone();
+                let text = &presented.text;
                 match check_token(
                     config,
                     &self.records,
                     &mut self.tokens,
+                    text,
                     token,
                     &url,
                     now_ms,
@@ -222,18 +219,15 @@ impl Gate {
 enum Parsed<'t> {
     /// An access key (format and checksum checked).
     Key(AccessKey),
-    /// A token this isolate verified before: not parsed again.
-    SeenToken(Rc<SeenToken>),
-    /// A token not seen before, parsed.
-    Token(Unverified<'t>),
+    /// A token: one this isolate verified before (not parsed again), or a
+    /// new one, parsed.
+    Token(Token<'t>),
 }
 
 /// A token on its way through [`check_token`].
-struct Token<'a, 't> {
-    /// The token as presented (the verified-token cache's key).
-    text: &'a str,
+struct Token<'t> {
     /// Its key id.
-    kid: &'a str,
+    kid: String,
     /// What this isolate remembers of it, if it verified it before.
     seen: Option<Rc<SeenToken>>,
     /// The parsed token; `None` for a token verified before, parsed again
@@ -264,14 +258,14 @@ fn check_token(
     config: &EdgeConfig,
     records: &Records,
     tokens: &mut TtlCache<Rc<SeenToken>>,
-    token: Token<'_, '_>,
+    text: &str,
+    token: Token<'_>,
     url: &RequestUrl<'_>,
     now_ms: f64,
     checked: Option<&CheckedSignature<'_>>,
 ) -> Step {
     let now = (now_ms / 1000.0) as i64;
-    let text = token.text;
-    let jwk_name = jwk_kv_name(token.kid);
+    let jwk_name = jwk_kv_name(&token.kid);
     let (record, key) = match records.get(&jwk_name, now_ms) {
         None => return Step::Need(Verdict::FetchRecord(jwk_name)),
         Some(Decoded::SigningKey(Ok(found))) => found,
