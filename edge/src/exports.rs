@@ -29,12 +29,6 @@ pub fn configure(vars: &str) {
     GATE.with(|gate| *gate.borrow_mut() = Some(Gate::new(config)));
 }
 
-/// Whether [`configure`] has run in this instance.
-#[wasm_bindgen]
-pub fn configured() -> bool {
-    GATE.with(|gate| gate.borrow().is_some())
-}
-
 /// The gate's verdict on a request, encoded by `Verdict::encode`.
 /// `checked` (empty: none) and `answer` are WebCrypto's answer to this
 /// request's last signature check: `checked` the bytes [`signature_input`]
